@@ -1,0 +1,94 @@
+"""Shared fixtures and the policy for tests that need real data or a browser.
+
+* ``realdata`` tests read ``../shared/data`` beside the checkout (or
+  ``$POWERFIRST_SHARED_DATA``).  They skip with a message when it is absent,
+  and fail instead when ``POWERFIRST_REQUIRE_SHARED=1`` (CI sets it).
+* ``browser`` tests need headless Chromium (``$POWERFIRST_CHROMIUM`` or
+  ``/usr/bin/chromium``); they skip when it is absent and fail when
+  ``POWERFIRST_REQUIRE_BROWSER=1``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("POWERFIRST_SHARED_DATA", REPO.parent / "shared" / "data"))
+REQUIRE_SHARED = os.environ.get("POWERFIRST_REQUIRE_SHARED") == "1"
+REQUIRE_BROWSER = os.environ.get("POWERFIRST_REQUIRE_BROWSER") == "1"
+
+
+def chromium_path() -> str | None:
+    for cand in (os.environ.get("POWERFIRST_CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium"),
+                 shutil.which("chromium-browser")):
+        if cand and Path(cand).exists():
+            return cand
+    return None
+
+
+def pytest_collection_modifyitems(config, items):
+    # every realdata / browser test goes through the fixture that skips or fails
+    for item in items:
+        if "realdata" in item.keywords:
+            item.add_marker(pytest.mark.usefixtures("shared"))
+        if "browser" in item.keywords:
+            item.add_marker(pytest.mark.usefixtures("chromium"))
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Path of a headless Chromium (fails or skips when absent, see module docstring)."""
+    path = chromium_path()
+    if path is None:
+        if REQUIRE_BROWSER:
+            pytest.fail("POWERFIRST_REQUIRE_BROWSER=1 but no Chromium found (apt-get install chromium)")
+        pytest.skip("headless Chromium not found (apt-get install chromium)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def shared() -> Path:
+    """Path of ../shared/data (fails or skips when absent, see module docstring)."""
+    if not SHARED.is_dir():
+        if REQUIRE_SHARED:
+            pytest.fail(f"POWERFIRST_REQUIRE_SHARED=1 but the shared data folder is missing: {SHARED}")
+        pytest.skip(f"shared data not found at {SHARED}")
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def repo() -> Path:
+    return REPO
+
+
+@pytest.fixture
+def hourly_index():
+    """Factory of naive-UTC hourly DatetimeIndex objects."""
+
+    def make(start="2023-01-01", periods=8760):
+        return pd.date_range(start, periods=periods, freq="h")
+
+    return make
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(20251126)
+
+
+@pytest.fixture(scope="session")
+def norris_grid(shared):
+    """The 22-BA grid cube 2016-2024 from the two cleaned releases (read once per session)."""
+    import warnings
+
+    from powerfirst.io.eia930_releases import read_cleaned_releases
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return read_cleaned_releases(shared / "eia930", start="2016-01-01", end="2025-01-01")

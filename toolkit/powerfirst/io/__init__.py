@@ -1,0 +1,1 @@
+"""Readers of the formats users download: sites, EIA-930, weather, facts, stores."""

@@ -1,0 +1,65 @@
+"""Readers of the schema tables shipped with powerfirst (cached)."""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+
+import pandas as pd
+
+
+def _read(name: str, **kwargs) -> pd.DataFrame:
+    with resources.files("powerfirst.schema").joinpath(name).open("r", encoding="utf-8") as f:
+        return pd.read_csv(f, comment="#", keep_default_na=False, na_values=[""], **kwargs)
+
+
+@cache
+def _variables() -> pd.DataFrame:
+    df = _read("variables.csv", dtype={"units": str})
+    df["units"] = df["units"].fillna("1").astype(str)
+    df["dims"] = df["dims"].str.split()
+    df["kinds"] = df["kinds"].str.split()
+    df["required"] = df["required"].eq("yes")
+    return df.set_index("name")
+
+
+def variables() -> pd.DataFrame:
+    """The variables table (index ``name``; columns units, dims, long_name, kinds, ...)."""
+    return _variables().copy()
+
+
+@cache
+def _site_attributes() -> pd.DataFrame:
+    df = _read("site_attributes.csv", dtype={"units": str, "default": str, "allowed": str})
+    df["required"] = df["required"].eq("yes")
+    return df.set_index("attribute")
+
+
+def site_attributes() -> pd.DataFrame:
+    """The site attributes table (index ``attribute``)."""
+    return _site_attributes().copy()
+
+
+@cache
+def _grids() -> pd.DataFrame:
+    return _read("grids.csv", dtype=str).set_index("code")
+
+
+def grids() -> pd.DataFrame:
+    """Known balancing authorities and bidding zones (index ``code``; name, country, timezone, ...)."""
+    return _grids().copy()
+
+
+def grid_codes() -> frozenset[str]:
+    """The set of known balancing-authority / bidding-zone codes."""
+    return frozenset(_grids().index)
+
+
+@cache
+def _countries() -> pd.DataFrame:
+    return _read("countries.csv", dtype=str).set_index("code")
+
+
+def countries() -> pd.DataFrame:
+    """ISO 3166-1 alpha-2 country codes (index ``code``; column ``name``)."""
+    return _countries().copy()
