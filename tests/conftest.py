@@ -92,3 +92,51 @@ def norris_grid(shared):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return read_cleaned_releases(shared / "eia930", start="2016-01-01", end="2025-01-01")
+
+
+def synthetic_energy_cube(sites, year=2023):
+    """A small energy cube with schema units for app and model tests (not physics)."""
+    import xarray as xr
+
+    t = pd.date_range(f"{year}-01-01", periods=8760, freq="h")
+    n = sites.sizes["site"]
+    hour = t.hour.values
+    doy = t.dayofyear.values
+    lat = sites["lat"].values[:, None]
+    sun = np.clip(np.sin(np.pi * (hour - 6) / 12), 0, None)[None, :] * (1 - np.abs(lat) / 120)
+    temp = 12 + 10 * np.sin(2 * np.pi * (doy - 110) / 365)[None, :] - (np.abs(lat) - 35) * 0.5
+    wind = 4 + 2 * np.cos(2 * np.pi * doy / 365)[None, :] + 0.01 * np.arange(n)[:, None]
+    meta = {"units": "1"}
+    ds = xr.Dataset(
+        {
+            "ghi": (("site", "time"), 900 * sun, {"units": "W m-2", "long_name": "global horizontal irradiance"}),
+            "dni": (("site", "time"), 700 * sun, {"units": "W m-2", "long_name": "direct normal irradiance"}),
+            "dhi": (("site", "time"), 150 * sun, {"units": "W m-2", "long_name": "diffuse horizontal irradiance"}),
+            "temp_air": (("site", "time"), temp, {"units": "degC", "long_name": "air temperature"}),
+            "wind_speed": (("site", "time"), wind, {"units": "m s-1", "long_name": "wind speed"}),
+            "solar_cf": (("site", "time"), 0.8 * sun, {**meta, "long_name": "solar PV capacity factor"}),
+            "wind_cf": (("site", "time"), np.clip((wind - 3) / 9, 0, 1) ** 3,
+                        {**meta, "long_name": "wind capacity factor"}),
+            "pue": (("site", "time"), 1.1 + 0.01 * np.clip(temp - 18, 0, None),
+                    {**meta, "long_name": "power usage effectiveness"}),
+            "carbon_intensity": (("site", "time"), 350 + 50 * np.cos(2 * np.pi * hour / 24)[None, :] + 0 * lat,
+                                 {"units": "gCO2 kWh-1", "long_name": "grid carbon intensity"}),
+        },
+        coords={"site": sites["site"].values, "time": t,
+                **{c: ("site", sites[c].values) for c in ("lat", "lon", "name", "ba", "country")}},
+        attrs={"pf_kind": "energy"},
+    )
+    return ds
+
+
+@pytest.fixture
+def small_sites():
+    from powerfirst import demo_sites
+
+    return demo_sites().isel(site=slice(0, 12))
+
+
+@pytest.fixture
+def energy_factory():
+    """Factory of synthetic energy cubes (schema units, not physics) for app and model tests."""
+    return synthetic_energy_cube

@@ -1,0 +1,56 @@
+# powerfirst — the README's commands.
+#   make demo   create .venv, install, build the default cubes if missing, serve http://localhost:5006
+#   make test   create/update .venv with the test extras, run the whole suite (unit, notebooks, browser)
+#   make lab    JupyterLab on notebooks/
+#   make bench  run the benchmarks in benchmarks/ (each prints its figures and a last JSON line)
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PORT ?= 5006
+PYTEST_ARGS ?=
+# pip prints one harmless line per ignored local index location; keep its exit status
+PIP := $(BIN)/python -m pip --disable-pip-version-check
+QUIET_PIP = 2> >(grep -v "^WARNING: Location" >&2)
+
+.PHONY: demo test lab bench cubes lint clean help
+
+help:
+	@sed -n '2,6p' Makefile
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed-run: pyproject.toml | $(BIN)/python
+	$(PIP) install -q -e . $(QUIET_PIP)
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(PIP) install -q -e '.[test]' $(QUIET_PIP)
+	touch $@ $(VENV)/.installed-run
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(PIP) install -q -e '.[dev]' $(QUIET_PIP)
+	touch $@ $(VENV)/.installed-run $(VENV)/.installed-test
+
+cubes: $(VENV)/.installed-run
+	$(BIN)/powerfirst demo --no-serve
+
+demo: $(VENV)/.installed-run
+	$(BIN)/powerfirst demo --port $(PORT)
+
+test: $(VENV)/.installed-test
+	$(BIN)/python -m pytest tests --nbmake notebooks $(PYTEST_ARGS)
+
+lab: $(VENV)/.installed-test
+	$(BIN)/jupyter lab notebooks/
+
+bench: $(VENV)/.installed-dev
+	@set -e; for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b; done
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check toolkit tests benchmarks data/*.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache data/cubes

@@ -1,0 +1,161 @@
+"""Overview app: the candidate sites on a map coloured by a chosen variable, a table, and a
+site detail with its hourly profiles from the energy cube."""
+
+from __future__ import annotations
+
+import pandas as pd
+import panel as pn
+import param
+import xarray as xr
+
+from powerfirst.viz.overview import site_map, site_profiles
+
+#: energy-cube variables summarised per site for the map (annual means)
+SUMMARY_VARIABLES = ("solar_cf", "wind_cf", "pue", "carbon_intensity", "temp_air")
+SITE_VARIABLES = ("target_mw", "firm_headroom_mw", "substation_distance_km", "water_stress", "community_alignment")
+PROFILE_VARIABLES = ("solar_cf", "wind_cf", "temp_air", "pue", "carbon_intensity")
+
+
+def site_summary(sites: xr.Dataset, energy: xr.Dataset | None) -> tuple[pd.DataFrame, dict[str, str]]:
+    """One row per site: attributes and the annual means of the energy cube; plus labels with units."""
+    cols = {"site": sites["site"].values}
+    for c in ("name", "ba", "country", "tier", "workload", "lat", "lon"):
+        if c in sites.coords or c in sites:
+            cols[c] = sites[c].values
+    labels: dict[str, str] = {}
+    for v in SITE_VARIABLES:
+        if v in sites:
+            cols[v] = sites[v].values
+            labels[v] = f"{sites[v].attrs.get('long_name', v)} [{sites[v].attrs.get('units', '')}]"
+    frame = pd.DataFrame(cols)
+    if energy is not None:
+        present = [v for v in SUMMARY_VARIABLES if v in energy]
+        means = energy[present].mean("time").compute().reindex(site=frame["site"].values)
+        for v in present:
+            key = f"{v}_mean"
+            frame[key] = means[v].values
+            labels[key] = f"annual mean {energy[v].attrs.get('long_name', v)} [{energy[v].attrs.get('units', '')}]"
+    return frame, labels
+
+
+class OverviewState(param.Parameterized):
+    """State of the Overview: which variable colours the map, which site and month the detail shows."""
+
+    variable = param.Selector(default=None, objects=[], check_on_set=True, doc="variable colouring the sites")
+    site = param.Selector(default=None, objects=[], check_on_set=True, doc="site shown in the detail")
+    month = param.Integer(default=7, bounds=(1, 12), doc="month of the hourly profiles")
+
+    def __init__(self, sites: xr.Dataset, energy: xr.Dataset | None = None, **params):
+        self.sites = sites
+        self.energy = energy
+        self.summary, self.labels = site_summary(sites, energy)
+        variables = list(self.labels)
+        self.param.variable.objects = variables
+        self.param.site.objects = list(self.summary["site"])
+        params.setdefault("variable", "solar_cf_mean" if "solar_cf_mean" in variables else variables[0])
+        params.setdefault("site", self.summary["site"].iloc[0])
+        super().__init__(**params)
+
+    @classmethod
+    def from_default(cls, **params) -> OverviewState:
+        """The demo sites and the default energy cube (built by ``powerfirst demo``)."""
+        from powerfirst.cubes.default import load_demo_cubes
+
+        sites, energy = load_demo_cubes()
+        return cls(sites, energy, **params)
+
+    def label(self, variable: str | None = None) -> str:
+        return self.labels[variable or self.variable]
+
+    @param.depends("variable")
+    def map_frame(self) -> pd.DataFrame:
+        """Sites with the selected variable (column named after it)."""
+        keep = [c for c in ("site", "name", "ba", "tier", "target_mw", "lat", "lon") if c in self.summary]
+        return self.summary[keep + ([self.variable] if self.variable not in keep else [])]
+
+    @param.depends("site", "month")
+    def profile_frame(self) -> pd.DataFrame:
+        """Hourly profiles of the selected site in the selected month (empty without an energy cube)."""
+        if self.energy is None:
+            return pd.DataFrame({"time": pd.DatetimeIndex([])})
+        e = self.energy[[v for v in PROFILE_VARIABLES if v in self.energy]].sel(site=self.site)
+        e = e.sel(time=e["time.month"] == self.month).compute()
+        df = e.drop_vars([c for c in e.coords if c != "time"]).to_dataframe().reset_index()
+        df.attrs["units"] = {v: self.energy[v].attrs.get("units", "") for v in e.data_vars}
+        return df
+
+    def site_record(self) -> dict:
+        row = self.summary.set_index("site").loc[self.site]
+        return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in row.items()}
+
+
+@pn.cache
+def _default_state_data():
+    from powerfirst.cubes.default import load_demo_cubes
+
+    return load_demo_cubes()
+
+
+class Overview(pn.viewable.Viewer):
+    """The Overview dashboard (served, or shown inline in a notebook)."""
+
+    def __init__(self, state: OverviewState | None = None, **params):
+        super().__init__(**params)
+        if state is None:
+            sites, energy = _default_state_data()
+            state = OverviewState(sites, energy)
+        self.state = state
+        s = state
+        self.variable_select = pn.widgets.Select.from_param(s.param.variable, name="Colour sites by")
+        self.variable_select.options = {s.label(v): v for v in s.param.variable.objects}
+        self.site_select = pn.widgets.Select.from_param(s.param.site, name="Site")
+        self.month_slider = pn.widgets.IntSlider.from_param(s.param.month, name="Month")
+        self.map = pn.pane.HoloViews(pn.bind(self._map, s.param.variable), sizing_mode="stretch_width",
+                                     min_height=460)
+        self.table = pn.widgets.Tabulator(
+            self._table_frame(), pagination="remote", page_size=12, sizing_mode="stretch_width",
+            show_index=False, selectable=1, disabled=True, height=420,
+        )
+        self.table.param.watch(self._on_select, "selection")
+        s.param.watch(self._refresh_table, "variable")
+        self.detail = pn.Column(
+            pn.bind(self._site_card, s.param.site),
+            pn.pane.HoloViews(pn.bind(self._profiles, s.param.site, s.param.month), sizing_mode="stretch_width"),
+            sizing_mode="stretch_width",
+        )
+
+    def _map(self, variable):
+        return site_map(self.state.map_frame(), variable, label=self.state.label(variable))
+
+    def _table_frame(self) -> pd.DataFrame:
+        df = self.state.map_frame().drop(columns=["lat", "lon"], errors="ignore")
+        return df.rename(columns={self.state.variable: "value"})
+
+    def _refresh_table(self, *_):
+        self.table.value = self._table_frame()
+
+    def _on_select(self, event):
+        if event.new:
+            self.state.site = self.table.value["site"].iloc[event.new[0]]
+
+    def _site_card(self, site):
+        rec = self.state.site_record()
+        lines = "\n".join(f"| {k} | {v} |" for k, v in rec.items() if k not in ("lat", "lon"))
+        return pn.pane.Markdown(f"### {rec.get('name', site)}\n\n| attribute | value |\n|---|---|\n{lines}",
+                                sizing_mode="stretch_width")
+
+    def _profiles(self, site, month):
+        df = self.state.profile_frame()
+        return site_profiles(df, title=f"{site}: hourly profiles, month {month} (UTC)")
+
+    def __panel__(self):
+        sidebar = pn.Column(
+            pn.pane.Markdown("## powerfirst\nEnergy-first siting of AI compute. Demo sites are illustrative."),
+            self.variable_select, self.site_select, self.month_slider, width=320,
+        )
+        main = pn.Column(
+            pn.Row(self.map, sizing_mode="stretch_width"),
+            pn.Tabs(("Sites", self.table), ("Site detail", self.detail), dynamic=False),
+            sizing_mode="stretch_width",
+        )
+        return pn.template.FastListTemplate(title="powerfirst · Overview", sidebar=[sidebar], main=[main])

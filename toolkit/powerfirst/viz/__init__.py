@@ -1,0 +1,1 @@
+"""hvplot view functions: take Datasets or frames, return HoloViews objects, hold no state."""
