@@ -1,0 +1,1 @@
+"""Models: pure functions on cubes (lazy where the input is), no file I/O, no plotting."""
