@@ -101,7 +101,7 @@ def synthetic_energy_cube(sites, year=2023):
     t = pd.date_range(f"{year}-01-01", periods=8760, freq="h")
     n = sites.sizes["site"]
     hour = t.hour.values
-    doy = t.dayofyear.values
+    doy = t.day_of_year.values
     lat = sites["lat"].values[:, None]
     sun = np.clip(np.sin(np.pi * (hour - 6) / 12), 0, None)[None, :] * (1 - np.abs(lat) / 120)
     temp = 12 + 10 * np.sin(2 * np.pi * (doy - 110) / 365)[None, :] - (np.abs(lat) - 35) * 0.5

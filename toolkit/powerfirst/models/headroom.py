@@ -52,6 +52,7 @@ import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+import numba
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -151,7 +152,16 @@ def check_hourly_load(load: xr.DataArray, *, name: str = "load", repair: bool = 
                                                variable=name)])
             load = load.reindex(time=full)
         nan_before = int(load.isnull().sum())
-        filled = load.interpolate_na("time", max_gap=pd.Timedelta(hours=25))
+        arr = np.asarray(load.values, dtype=float)
+        arr2 = arr.reshape(-1, arr.shape[-1])
+        for r in range(arr2.shape[0]):  # linear interpolation inside gaps of at most 24 h
+            s_ = pd.Series(arr2[r])
+            isnan = s_.isna().to_numpy()
+            run = np.cumsum(~isnan)
+            gap_len = pd.Series(isnan).groupby(run).transform("sum").to_numpy()
+            interp = s_.interpolate(limit_area="inside").to_numpy()
+            arr2[r] = np.where(isnan & (gap_len <= 24), interp, arr2[r])
+        filled = load.copy(data=arr2.reshape(arr.shape))
         left = int(filled.isnull().sum())
         if left:
             bas = _bas_with_nan(filled)
@@ -314,41 +324,100 @@ def _weights(year_codes: np.ndarray, shape: np.ndarray) -> np.ndarray:
         return np.where(denom > 0, shape / denom, 0.0)
 
 
+@numba.njit(cache=True)
+def _scan_sorted(bs, ws, limits, out):
+    """Scan sorted breakpoints ``bs`` with weights ``ws``; write L* per limit into ``out``.
+
+    Walks the groups of equal breakpoints in order, keeping W and S of the
+    breakpoints already passed.  At the group at ``b`` the rate is
+    ``R(b) = (W b - S) / b`` (``W`` at ``b = 0``); the first group where it
+    exceeds ``rho`` closes the segment, on which ``L* = S / (W - rho)`` with W
+    and S of the breakpoints before the group (0 when the crossing is at
+    ``0+``).  Returns False when the largest limit is not crossed within the
+    breakpoints given and they do not carry all the weight (the caller then
+    passes all breakpoints).
+    """
+    n = bs.size
+    nl = limits.size
+    w_prev = 0.0
+    s_prev = 0.0
+    n_done = 0
+    done = np.zeros(nl, np.bool_)
+    i = 0
+    while i < n and n_done < nl:
+        b = bs[i]
+        w_grp = 0.0
+        s_grp = 0.0
+        j = i
+        while j < n and bs[j] == b:
+            w_grp += ws[j]
+            s_grp += ws[j] * b
+            j += 1
+        w_now = w_prev + w_grp
+        rate = w_now if b <= 0.0 else (w_now * b - (s_prev + s_grp)) / b
+        for m in range(nl):
+            if not done[m] and rate > limits[m]:
+                if b <= 0.0 or w_prev <= limits[m]:
+                    out[m] = 0.0
+                else:
+                    out[m] = s_prev / (w_prev - limits[m])
+                done[m] = True
+                n_done += 1
+        w_prev = w_now
+        s_prev += s_grp
+        i = j
+    if n_done == nl:
+        return True
+    if w_prev < 1.0 - 1e-9:
+        return False
+    for m in range(nl):  # beyond the last breakpoint: every hour curtailed
+        if not done[m]:
+            out[m] = s_prev / (w_prev - limits[m])
+    return True
+
+
 def _solve_kernel(room: np.ndarray, shape: np.ndarray, year_codes: np.ndarray, limits: np.ndarray):
     """Exact headroom for each row of ``room`` (h_t^+) and each limit (fractions).
 
+    Sorts the breakpoints :math:`b_t = h_t^+ / s_t` with their weights and
+    scans them (compiled) accumulating :math:`W` and :math:`S`; the first
+    breakpoint whose rate exceeds :math:`\rho` closes the segment holding
+    :math:`L^* = S / (W - \rho)`.  Only breakpoints that can matter are
+    sorted: :math:`L^* \le 2 b_q` where :math:`b_q` is the breakpoint below
+    which lies a weight of :math:`2\rho_{max}` (then :math:`R(2 b_q) \ge
+    \rho_{max}`), so for a flat load only the lowest ~:math:`3\rho_{max}`
+    share of hours is sorted; if the scan runs out, all are sorted.
+
     Returns headroom [MW] with shape room.shape[:-1] + (n_limits,).
     """
-    room = np.maximum(room, 0.0)
+    room = np.maximum(np.asarray(room, dtype=float), 0.0)
+    shape = np.broadcast_to(np.asarray(shape, dtype=float), room.shape)
     w = _weights(year_codes, shape)
     with np.errstate(divide="ignore", invalid="ignore"):
         b = np.where(shape > 0, room / shape, np.inf)
-    order = np.argsort(b, axis=-1, kind="stable")
-    bs = np.take_along_axis(b, order, -1)
-    ws = np.take_along_axis(w, order, -1)
-    wcum = np.cumsum(ws, -1)
-    scum = np.cumsum(np.where(np.isfinite(bs), ws * bs, 0.0), -1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        # R at each breakpoint; at b = 0 the limit L -> 0+ is the weight of the zero-room hours
-        rate_at_b = np.where(bs > 0, (wcum * bs - scum) / bs, wcum)
-    # rate_at_b is non-decreasing along the sorted axis (R(L) non-decreasing); the last
-    # breakpoint with R <= rho bounds the segment that holds L*
-    rate_at_b = np.where(np.isfinite(bs), rate_at_b, np.inf)
-    rate_at_b = np.maximum.accumulate(np.nan_to_num(rate_at_b, nan=np.inf), axis=-1)
-    out = np.empty(room.shape[:-1] + (limits.size,))
-    flat_rate = rate_at_b.reshape(-1, rate_at_b.shape[-1])
-    flat_w = wcum.reshape(flat_rate.shape)
-    flat_s = scum.reshape(flat_rate.shape)
-    res = out.reshape(-1, limits.size)
-    for r in range(flat_rate.shape[0]):
-        k = np.searchsorted(flat_rate[r], limits, side="right") - 1  # last breakpoint with R <= rho
-        for j, rho in enumerate(limits):
-            if k[j] < 0:
-                res[r, j] = 0.0  # R(0+) > rho: the load already reaches the threshold too often
-                continue
-            wk, sk = flat_w[r, k[j]], flat_s[r, k[j]]
-            res[r, j] = sk / (wk - rho) if wk > rho else np.inf
-    return out
+    lead = room.shape[:-1]
+    b2 = b.reshape(-1, b.shape[-1])
+    w2 = w.reshape(b2.shape)
+    n = b2.shape[-1]
+    rho_max = float(limits.max())
+    wmax_ratio = float(w2.max() * n / max(w2.sum(-1).max(), 1e-300))
+    q = min(1.0, 2.0 * rho_max * wmax_ratio * 1.1)
+    kq = min(n - 1, int(np.ceil(q * n)))
+    res = np.empty((b2.shape[0], limits.size))
+    lim = np.asarray(limits, dtype=float)
+    for r in range(b2.shape[0]):
+        br, wr = b2[r], w2[r]
+        ok = False
+        if kq < n - 1:
+            cut = 2.0 * np.partition(br, kq)[kq]
+            sel = np.flatnonzero(br <= cut)
+            o = sel[np.argsort(br[sel])]
+            ok = _scan_sorted(br[o], wr[o], lim, res[r])
+        if not ok:
+            o = np.argsort(br)
+            if not _scan_sorted(br[o], wr[o], lim, res[r]):
+                res[r] = np.inf
+    return res.reshape(lead + (limits.size,))
 
 
 def _stats_kernel(room, shape, year_codes, peak_mw):
@@ -455,7 +524,7 @@ def flexible_headroom(load: xr.DataArray, limits: Sequence[float] = DEFAULT_LIMI
 
     shape_da = xr.DataArray(np.broadcast_to(shape, room.shape), dims=room.dims, coords=room.coords)
     if room.chunks:
-        shape_da = shape_da.chunk(room.chunks)
+        shape_da = shape_da.chunk(dict(zip(room.dims, room.chunks, strict=True)))
     head = xr.apply_ufunc(solve, room, shape_da, input_core_dims=[["time"], ["time"]],
                           output_core_dims=[["limit"]], dask="parallelized", output_dtypes=[float],
                           dask_gufunc_kwargs={"output_sizes": {"limit": fr.size}})
@@ -864,8 +933,8 @@ def future_headroom(load: xr.DataArray, years: Sequence[int], *, growth: float |
     extra = _per_ba_year(threshold_growth_mw, bas, years, "threshold_growth_mw")
     results = []
     for y in years:
-        fut = load * scale.sel(year=y) + conn.sel(year=y)
-        thr_y = (thr + extra.sel(year=y)).rename("threshold").assign_attrs(thr.attrs)
+        fut = load * scale.sel(year=y, drop=True) + conn.sel(year=y, drop=True)
+        thr_y = (thr + extra.sel(year=y, drop=True)).rename("threshold").assign_attrs(thr.attrs)
         hr = flexible_headroom(fut, limits_pct, thr_y)
         results.append(hr[["headroom", "curtailed_hours_per_year", "share_hours_at_threshold"]])
     out = xr.concat(results, dim=xr.DataArray(years, dims="year", name="year"))
