@@ -178,7 +178,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     # command modules register themselves on import
-    from powerfirst import cli_models  # noqa: F401
+    import importlib
+    import pkgutil
+
+    import powerfirst.commands as _commands
+
+    for mod in pkgutil.iter_modules(_commands.__path__):
+        importlib.import_module(f"powerfirst.commands.{mod.name}")
 
     parser = build_parser()
     args = parser.parse_args(argv)

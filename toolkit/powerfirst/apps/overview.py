@@ -10,6 +10,8 @@ import xarray as xr
 
 from powerfirst.viz.overview import site_map, site_profiles
 
+__app__ = ("overview", "Overview")
+
 #: energy-cube variables summarised per site for the map (annual means)
 SUMMARY_VARIABLES = ("solar_cf", "wind_cf", "pue", "carbon_intensity", "temp_air")
 SITE_VARIABLES = ("target_mw", "firm_headroom_mw", "substation_distance_km", "water_stress", "community_alignment")

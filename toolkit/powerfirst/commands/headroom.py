@@ -1,4 +1,4 @@
-"""Model commands of the ``powerfirst`` CLI, registered on import by :func:`powerfirst.cli.main`."""
+"""``powerfirst headroom``: flexible-load grid headroom per balancing authority."""
 
 from __future__ import annotations
 
@@ -8,30 +8,7 @@ import warnings
 from pathlib import Path
 
 from powerfirst.cli import command, print_records
-
-
-def _years(text: str | None) -> tuple[int, int] | None:
-    if not text:
-        return None
-    parts = text.replace("..", "-").split("-")
-    try:
-        a, b = (int(parts[0]), int(parts[-1]))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"years must look like 2016-2024, found {text!r}") from None
-    if b < a:
-        raise argparse.ArgumentTypeError(f"years {text!r}: the end comes before the start")
-    return a, b
-
-
-def _floats(text: str) -> list[float]:
-    try:
-        return [float(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, found {text!r}") from None
-
-
-def _list(text: str) -> list[str]:
-    return [x.strip() for x in text.split(",") if x.strip()]
+from powerfirst.commands import float_list, str_list, years_range
 
 
 def load_grid(sources, bas=None, years=None, progress: bool = True):
@@ -68,11 +45,11 @@ def _cfg_headroom(p: argparse.ArgumentParser):
     p.add_argument("--source", nargs="+", required=True,
                    help="folder holding the Ruggles et al. cleaned releases (e.g. ../shared/data/eia930), or "
                         "EIA-930 files in any supported format")
-    p.add_argument("--bas", type=_list, default=None,
+    p.add_argument("--bas", type=str_list, default=None,
                    help="comma-separated BAs (default: the 22 BAs of Norris et al. 2025 for the releases, "
                         "else all in the files)")
-    p.add_argument("--years", type=_years, default=(2016, 2024), help="first-last year, default 2016-2024")
-    p.add_argument("--limits", type=_floats, default=[0.25, 0.5, 1.0, 5.0],
+    p.add_argument("--years", type=years_range, default=(2016, 2024), help="first-last year, default 2016-2024")
+    p.add_argument("--limits", type=float_list, default=[0.25, 0.5, 1.0, 5.0],
                    help="curtailment limits in percent, default 0.25,0.5,1,5")
     p.add_argument("--format", choices=["table", "json", "csv"], default="table")
 
