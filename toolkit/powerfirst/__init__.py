@@ -20,6 +20,7 @@ from powerfirst.io.eia930_releases import NORRIS_BAS, read_cleaned_releases
 from powerfirst.io.facts import fact, read_facts
 from powerfirst.io.sites import read_sites, sites_to_frame
 from powerfirst.io.store import read_netcdf, read_zarr, write_netcdf, write_zarr
+from powerfirst.io.weather import default_stations, read_weather
 from powerfirst.schema import check, validate
 
 __all__ = [
@@ -38,12 +39,30 @@ __all__ = [
     "read_facts",
     "read_netcdf",
     "read_sites",
+    "read_weather",
     "read_zarr",
+    "default_stations",
+    "build_energy_cube",
+    "energy_cube_summary",
     "sites_to_frame",
     "validate",
     "write_netcdf",
     "write_zarr",
 ]
+
+
+def build_energy_cube(*args, **kwargs):
+    """See :func:`powerfirst.cubes.energy.build_energy_cube`."""
+    from powerfirst.cubes.energy import build_energy_cube as _build
+
+    return _build(*args, **kwargs)
+
+
+def energy_cube_summary(*args, **kwargs):
+    """See :func:`powerfirst.cubes.energy.energy_cube_summary`."""
+    from powerfirst.cubes.energy import energy_cube_summary as _summary
+
+    return _summary(*args, **kwargs)
 
 
 def demo_sites():

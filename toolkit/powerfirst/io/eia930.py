@@ -410,7 +410,7 @@ def _read_eba_json(path: Path) -> pd.DataFrame:
                 except json.JSONDecodeError as exc:
                     raise DataFormatError(f"{path}: line {ln} is not JSON ({exc})") from exc
     out, problems, file = [], [], str(path)
-    for ln, obj in objs:
+    for _ln, obj in objs:
         if not isinstance(obj, dict) or "series_id" not in obj:
             continue  # category objects of EBA.txt
         ba, var, key, _freq = _parse_series_id(obj["series_id"])
@@ -776,12 +776,9 @@ def records_to_cube(rec: pd.DataFrame, *, screen: bool = True, settings: Screeni
                           coords={"ba": bas, keyname: keys, "time": axis}).reindex(ba=bas_all)
         long_name, units = _VAR_META[var]
         data_vars[var] = (da.dims, da.values, {"units": units, "long_name": long_name})
-        data_vars[var] = (da.dims, da.values, {"units": units, "long_name": long_name})
-        if keyname not in {"fuel", "counterparty"} - set():
-            pass
 
     coords: dict = {"ba": bas_all, "time": axis}
-    for var, (dims, _v, _a) in list(data_vars.items()):
+    for _var, (dims, _v, _a) in list(data_vars.items()):
         if "fuel" in dims:
             coords["fuel"] = sorted(rec.loc[rec["variable"] == "generation", "key"].unique())
         if "counterparty" in dims:

@@ -148,7 +148,7 @@ def _check_values(items, required_complete: bool) -> list[Problem]:
         stats.append((da.isnull().sum(), da.min(skipna=True), da.max(skipna=True)))
     (computed,) = dask.compute(stats)
     problems = []
-    for (name, da, row), (nnan, vmin, vmax) in zip(items, computed, strict=True):
+    for (name, _da, row), (nnan, vmin, vmax) in zip(items, computed, strict=True):
         nnan = int(nnan)
         if nnan and required_complete and row["required"]:
             problems.append(Problem(f"{nnan} missing (NaN) values in a required variable",
