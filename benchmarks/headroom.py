@@ -10,8 +10,8 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-from _common import best_of, peak_rss_mb, report, shared_data
 
+from _common import best_of, peak_rss_mb, report, shared_data
 from powerfirst.io.eia930_releases import read_cleaned_releases
 from powerfirst.models.headroom import (
     _solve_kernel,

@@ -32,6 +32,16 @@ def cube_dir() -> Path:
     return Path(env) if env else data_dir() / "cubes"
 
 
+def shared_data_dir() -> Path | None:
+    """Real public datasets for examples and tests: ``$POWERFIRST_SHARED_DATA``, else
+    ``../shared/data`` beside a source checkout; None when neither exists."""
+    env = os.environ.get("POWERFIRST_SHARED_DATA")
+    if env:
+        return Path(env)
+    beside = _PKG.parent.parent.parent / "shared" / "data"
+    return beside if beside.is_dir() else None
+
+
 def demo_sites_path() -> Path:
     return data_dir() / "demo" / "sites.csv"
 

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+
 def apps() -> dict[str, tuple[str, str]]:
     """Every app of this package: a module that sets ``__app__ = ("name", "ViewerClass")``."""
     import ast

@@ -72,7 +72,7 @@ def headroom_records(hr) -> list[dict]:
             })
         tot = float(np.nansum(w))
 
-        def wmean(v):
+        def wmean(v, w=w):
             v = np.asarray(v, float)
             ok = np.isfinite(v) & (w > 0)
             return _num(np.sum(v[ok] * w[ok]) / np.sum(w[ok])) if ok.any() else None

@@ -383,8 +383,8 @@ def _solve_kernel(room: np.ndarray, shape: np.ndarray, year_codes: np.ndarray, l
     scans them (compiled) accumulating :math:`W` and :math:`S`; the first
     breakpoint whose rate exceeds :math:`\rho` closes the segment holding
     :math:`L^* = S / (W - \rho)`.  Only breakpoints that can matter are
-    sorted: :math:`L^* \le 2 b_q` where :math:`b_q` is the breakpoint below
-    which lies a weight of :math:`2\rho_{max}` (then :math:`R(2 b_q) \ge
+    sorted: :math:`L^* \\le 2 b_q` where :math:`b_q` is the breakpoint below
+    which lies a weight of :math:`2\rho_{max}` (then :math:`R(2 b_q) \\ge
     \rho_{max}`), so for a flat load only the lowest ~:math:`3\rho_{max}`
     share of hours is sorted; if the scan runs out, all are sorted.
 
