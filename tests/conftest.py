@@ -140,3 +140,78 @@ def small_sites():
 def energy_factory():
     """Factory of synthetic energy cubes (schema units, not physics) for app and model tests."""
     return synthetic_energy_cube
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args, chromium):
+    """pytest-playwright: Debian's Chromium, headless, with the network noise switched off."""
+    return {
+        **browser_type_launch_args,
+        "executable_path": chromium,
+        "headless": True,
+        "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    }
+
+
+@pytest.fixture(scope="session")
+def demo_cube_dir(tmp_path_factory):
+    """A cube folder holding the demo energy cube, built once per session."""
+    import os
+
+    d = tmp_path_factory.mktemp("cubes")
+    old = os.environ.get("POWERFIRST_CUBE_DIR")
+    os.environ["POWERFIRST_CUBE_DIR"] = str(d)
+    try:
+        from powerfirst.cubes.default import ensure_demo_cubes
+
+        ensure_demo_cubes()
+    finally:
+        if old is None:
+            os.environ.pop("POWERFIRST_CUBE_DIR", None)
+        else:
+            os.environ["POWERFIRST_CUBE_DIR"] = old
+    return d
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def served(demo_cube_dir):
+    """`powerfirst serve` in a subprocess on a free port, with the demo cube already built."""
+    import os
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    port = free_port()
+    env = {**os.environ, "POWERFIRST_CUBE_DIR": str(demo_cube_dir)}
+    proc = subprocess.Popen([sys.executable, "-m", "powerfirst.cli", "serve", "--port", str(port),
+                             "--address", "127.0.0.1"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"powerfirst serve exited: {proc.stdout.read()}")
+        try:
+            urllib.request.urlopen(url + "/overview", timeout=5)
+            break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        raise RuntimeError("powerfirst serve did not answer within 90 s")
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()

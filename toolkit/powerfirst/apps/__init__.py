@@ -36,7 +36,7 @@ def app_factory(name: str):
         import panel as pn
 
         pn.extension("tabulator")
-        return getattr(importlib.import_module(module), cls)().servable()
+        return getattr(importlib.import_module(module), cls)()
 
     return make
 

@@ -1,0 +1,52 @@
+"""The served Overview in headless Chromium: every demo site on the map; the selector recolours it."""
+
+import pytest
+
+from powerfirst import demo_sites
+
+pytestmark = pytest.mark.browser
+
+# the map's point source carries the site ids (hover column); return its colour column too
+FIND_SOURCE = """
+(column) => {
+  for (const doc of Bokeh.documents) {
+    for (const m of doc.all_models) {
+      const d = m.data;
+      if (d && d.site && d.easting) {
+        const keys = Object.keys(d);
+        return {n: d.site.length, sites: Array.from(d.site), keys: keys,
+                values: column && d[column] ? Array.from(d[column]) : null};
+      }
+    }
+  }
+  return null;
+}
+"""
+
+
+def wait_for_map(page, column=None, timeout=60_000):
+    page.wait_for_function("() => window.Bokeh && Bokeh.documents.length > 0", timeout=timeout)
+    page.wait_for_function(f"() => ({FIND_SOURCE})(null) !== null", timeout=timeout)
+    if column:
+        page.wait_for_function(f"() => {{ const r = ({FIND_SOURCE})('{column}'); return r && r.values; }}",
+                               timeout=timeout)
+    return page.evaluate(FIND_SOURCE, column)
+
+
+def test_map_shows_every_demo_site_and_selector_recolours(page, served):
+    page.goto(served + "/overview", wait_until="domcontentloaded")
+    page.locator("canvas").first.wait_for(state="visible", timeout=60_000)
+    first = wait_for_map(page, "solar_cf_mean")
+    expected = set(demo_sites().site.values)
+    assert first["n"] == len(expected)
+    assert set(first["sites"]) == expected
+    # choose another variable in the "Colour sites by" selector
+    select = page.locator("select").first
+    labels = select.locator("option").all_inner_texts()
+    target = next(lbl for lbl in labels if "power usage effectiveness" in lbl)
+    select.select_option(label=target)
+    after = wait_for_map(page, "pue_mean")
+    assert after["n"] == len(expected)
+    assert "pue_mean" in after["keys"] and "solar_cf_mean" not in after["keys"]
+    assert after["values"] != first["values"]
+    assert all(1.0 <= v <= 3.0 for v in after["values"])
