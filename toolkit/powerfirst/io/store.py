@@ -45,7 +45,8 @@ def _encoding_without_chunks(ds: xr.Dataset) -> xr.Dataset:
 
 def _strings_to_object(ds: xr.Dataset) -> xr.Dataset:
     """Fixed-width unicode (``<U``) has no Zarr v3 spec; store text as variable-length strings."""
-    conv = {k: v.astype(object) for k, v in ds.variables.items() if v.dtype.kind == "U"}
+    conv = {k: xr.Variable(v.dims, np.asarray(v.values, dtype=object), v.attrs)
+            for k, v in ds.variables.items() if v.dtype.kind == "U"}
     return ds.assign_coords({k: v for k, v in conv.items() if k in ds.coords}).assign(
         {k: v for k, v in conv.items() if k in ds.data_vars}) if conv else ds
 
