@@ -113,3 +113,12 @@ def test_demo_sites_cover_the_22_bas_and_europe():
         assert ba in bas
     assert len({c for c in ds["country"].values if c != "US"}) >= 5
     assert check(ds, "sites") == []
+
+
+def test_none_is_a_value_of_text_attributes(tmp_path):
+    p = tmp_path / "s.csv"
+    p.write_text("site_id,name,lat,lon,country,ba,target_mw,upgrade_class,land_status,firm_headroom_mw\n"
+                 "A,a,39,-77,US,PJM,10,none,none,none\n")
+    ds = read_sites(p)
+    assert ds["upgrade_class"].item() == "none" and ds["land_status"].item() == "none"
+    assert ds["firm_headroom_mw"].item() == 0.0  # an empty number takes the schema default

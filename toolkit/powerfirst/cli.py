@@ -58,7 +58,7 @@ def cmd_validate(args) -> int:
         name = path.name.lower()
         if name.endswith((".zarr", ".nc", ".zarr/")) or path.is_dir():
             kind = "cube"
-        elif name.endswith(".csv"):
+        elif name.endswith(".csv") and path.is_file():
             with open(path, encoding="utf-8-sig") as f:
                 header = f.readline()
             kind = "facts" if "quantity" in header.split(",") else "sites"
@@ -213,5 +213,7 @@ def print_records(records: list[dict], fmt: str, columns: list[str] | None = Non
         print(df.to_string(index=False, float_format=lambda v: format(v, floatfmt)))
 
 
-if __name__ == "__main__":
-    raise SystemExit(main())
+if __name__ == "__main__":  # `python -m powerfirst.cli`: run the registered module, not this copy
+    from powerfirst.cli import main as _main
+
+    raise SystemExit(_main())

@@ -35,6 +35,7 @@ from powerfirst.schema.tables import _countries, _grids, _site_attributes, _vari
 __all__ = ["read_sites", "sites_from_frame", "sites_to_frame", "check_sites_file", "write_sites_csv"]
 
 _EMPTY = {"", "na", "nan", "null", "none"}
+_EMPTY_TEXT = {"", "nan", "null"}  # 'none' and 'na' can be real values of text attributes
 
 
 def _read_csv_records(path: Path) -> tuple[pd.DataFrame, list[int]]:
@@ -101,12 +102,12 @@ def _read_parquet_records(path: Path) -> tuple[pd.DataFrame, None]:
     return df.reset_index(drop=df.index.name is None).astype(object), None
 
 
-def _blank(v) -> bool:
+def _blank(v, text: bool = False) -> bool:
     if v is None:
         return True
     if isinstance(v, float) and np.isnan(v):
         return True
-    return isinstance(v, str) and v.strip().lower() in _EMPTY
+    return isinstance(v, str) and v.strip().lower() in (_EMPTY_TEXT if text else _EMPTY)
 
 
 def sites_from_frame(df: pd.DataFrame, *, file: str = "<frame>", lines: list[int] | None = None,
@@ -155,7 +156,7 @@ def sites_from_frame(df: pd.DataFrame, *, file: str = "<frame>", lines: list[int
     out: dict[str, np.ndarray] = {}
     for col, row in spec.iterrows():
         raw = df[col].tolist() if col in df.columns else [None] * n
-        blank = np.array([_blank(v) for v in raw])
+        blank = np.array([_blank(v, text=row["type"] != "float") for v in raw])
         if row["required"]:
             for i in np.flatnonzero(blank):
                 problems.append(Problem("required value is empty", **where(i, col)))
