@@ -1,0 +1,229 @@
+"""Stage tables of the time-to-power model: ``data/time_to_power/{stages,rules}.csv``.
+
+The *stage table* (PyPSA-style: one row per stage and region) gives each energisation stage
+its duration distribution, unit and source::
+
+    stage, paths, region, distribution, p50, p90, low, mode, high, unit, supply_chain, kind,
+    facts, source, note
+
+``distribution`` is ``lognormal`` (``p50``, ``p90``), ``triangular`` (``low``, ``mode``,
+``high``), ``empirical`` (``values``: space-separated durations) or ``fixed`` (``p50``).
+``kind`` says where the numbers come from: ``fact`` (a row of ``data/facts``), ``fit``
+(:func:`powerfirst.models.queue_durations.fit_stage_durations`), ``assumption`` (a labelled
+modelling assumption, explained in ``note``) or a mix (``fact+assumption``).  The ``facts``
+column fills fields from the facts tables, e.g.
+``p50=lead_time_large_power_transformer[period=2024;low=24].value; p90=...high``; each
+reference must match exactly one facts row, and the row's source is written into ``source``.
+
+The *rules table* scales a stage per site from the site's attributes (a scale of 0 drops the
+stage)::
+
+    stage, path, attribute, op, value, scale, kind, note
+
+``stage`` may name one occurrence of a stage in a path graph (``interconnection_queue@studies``);
+``path`` is a path name or ``*``; ``op`` is one of ``== != in not_in < <= > >=`` (``in`` takes
+``a|b``), and ``attribute = *`` applies to every site.
+
+Both readers check every row and report all problems with file, row and column.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from powerfirst.errors import Problem, ValidationError
+from powerfirst.paths import data_dir
+from powerfirst.units import UnitError, scale
+
+__all__ = ["read_stage_table", "read_stage_rules", "stage_table_path", "stage_rules_path",
+           "STAGE_COLUMNS", "RULE_COLUMNS", "resolve_facts"]
+
+STAGE_COLUMNS = ["stage", "paths", "region", "distribution", "p50", "p90", "low", "mode", "high", "unit",
+                 "supply_chain", "kind", "facts", "source", "note"]
+RULE_COLUMNS = ["stage", "path", "attribute", "op", "value", "scale", "kind", "note"]
+NUMERIC = ("p50", "p90", "low", "mode", "high")
+OPS = ("==", "!=", "in", "not_in", "<", "<=", ">", ">=")
+
+_REF = re.compile(r"^\s*(\w+)\s*=\s*([\w.]+?)(?:\[([^\]]*)\])?\.(value|low|high)\s*$")
+
+
+def _split_refs(spec: str) -> list[str]:
+    """Split 'a=x[k=1;j=2].value; b=y.high' at the semicolons outside brackets."""
+    parts, depth, cur = [], 0, ""
+    for ch in spec:
+        depth += (ch == "[") - (ch == "]")
+        if ch == ";" and depth == 0:
+            parts.append(cur)
+            cur = ""
+        else:
+            cur += ch
+    parts.append(cur)
+    return [p for p in parts if p.strip()]
+
+
+def stage_table_path() -> Path:
+    return data_dir() / "time_to_power" / "stages.csv"
+
+
+def stage_rules_path() -> Path:
+    return data_dir() / "time_to_power" / "rules.csv"
+
+
+def _read(path: Path, columns: list[str]) -> tuple[pd.DataFrame, list[Problem]]:
+    if not path.exists():
+        raise FileNotFoundError(f"stage table not found: {path}")
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    df.columns = [c.strip() for c in df.columns]
+    problems = [Problem("required column missing", file=str(path), column=c) for c in columns
+                if c not in df.columns and c not in ("note", "kind", "facts", "source", "paths", "region", "values")]
+    for c in columns:
+        if c not in df.columns:
+            df[c] = ""
+    return df, problems
+
+
+def resolve_facts(table: pd.DataFrame, facts: pd.DataFrame | None = None, *, file: str = "<stage table>"
+                  ) -> pd.DataFrame:
+    """Fill the fields named in the ``facts`` column from the facts tables; append their sources.
+
+    Raises
+    ------
+    ValidationError
+        A reference that matches no facts row or several rows, or that is malformed.
+    """
+    from powerfirst.io.facts import read_facts
+
+    table = table.copy()
+    if "facts" not in table.columns or not table["facts"].astype(str).str.strip().any():
+        return table
+    facts = read_facts() if facts is None else facts
+    problems = []
+    for i, row in enumerate(table.itertuples(index=False)):
+        spec = str(getattr(row, "facts", "") or "").strip()
+        if not spec:
+            continue
+        sources = []
+        for part in _split_refs(spec):
+            m = _REF.match(part)
+            if not m:
+                problems.append(Problem(f"malformed facts reference {part.strip()!r}; expected e.g. "
+                                        "'p50=lead_time_gas_turbine[period=2025;low=60].value'",
+                                        file=file, row=i + 1, column="facts", site=row.stage))
+                continue
+            field, quantity, filters, which = m.groups()
+            if field not in NUMERIC:
+                problems.append(Problem(f"facts reference sets {field!r}; expected one of {', '.join(NUMERIC)}",
+                                        file=file, row=i + 1, column="facts", site=row.stage))
+                continue
+            sel = facts[facts["quantity"] == quantity]
+            for f in (filters or "").split(";"):
+                if not f.strip():
+                    continue
+                k, _, v = f.partition("=")
+                k, v = k.strip(), v.strip()
+                if k in ("period", "year"):
+                    sel = sel[sel[k].astype("Float64") == float(v)]
+                elif k in ("value", "low", "high"):
+                    sel = sel[np.isclose(sel[k].astype(float), float(v))]
+                else:
+                    sel = sel[sel[k].astype(str) == v]
+            if len(sel) != 1:
+                problems.append(Problem(f"facts reference {part.strip()!r} matches {len(sel)} rows of the facts "
+                                        "tables; it must match exactly one (add filters such as [period=2024])",
+                                        file=file, row=i + 1, column="facts", site=row.stage))
+                continue
+            f = sel.iloc[0]
+            v = f[which]
+            if pd.isna(v):
+                problems.append(Problem(f"facts row {quantity} has no {which!r}", file=file, row=i + 1,
+                                        column="facts", site=row.stage))
+                continue
+            try:
+                v = float(v) * scale(str(f["unit"]), str(row.unit or "month"))
+            except UnitError as exc:
+                problems.append(Problem(str(exc), file=file, row=i + 1, column="facts", site=row.stage))
+                continue
+            table.iloc[i, table.columns.get_loc(field)] = repr(round(v, 6))
+            src = f"{f['source_title']} ({f['publisher']}, {f['year']})"
+            if src not in sources:
+                sources.append(src)
+        if sources:
+            own = str(row.source or "").strip()
+            table.iloc[i, table.columns.get_loc("source")] = "; ".join(([own] if own else []) + sources)
+    if problems:
+        raise ValidationError(problems, what=file)
+    return table
+
+
+def read_stage_table(path=None, *, facts: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Read, resolve and check a stage table (default: the embedded one).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per stage and region; ``p50``, ``p90``, ``low``, ``mode``, ``high`` float
+        [month], ``region`` '' for the default row, ``supply_chain`` bool, ``values`` (empirical
+        samples) as a tuple of floats, ``file`` the source file name.
+
+    Raises
+    ------
+    ValidationError
+        Every problem found, with file, row and column (see
+        :func:`powerfirst.models.time_to_power.check_stage_table` for the checks).
+    """
+    from powerfirst.models.time_to_power import check_stage_table
+
+    path = Path(path) if path is not None else stage_table_path()
+    df, problems = _read(path, STAGE_COLUMNS + ["values"])
+    if problems:
+        raise ValidationError(problems, what=str(path))
+    df = resolve_facts(df, facts, file=str(path))
+    out = df.copy()
+    for c in NUMERIC:
+        out[c] = pd.to_numeric(out[c].str.strip().replace("", np.nan), errors="coerce")
+    bad = [Problem(f"expected a number, found {df[c].iloc[i]!r}", file=str(path), row=i + 1, line=i + 2,
+                   column=c, site=df["stage"].iloc[i])
+           for c in NUMERIC for i in np.flatnonzero(out[c].isna().to_numpy() & df[c].str.strip().ne("").to_numpy())]
+    if bad:
+        raise ValidationError(bad, what=str(path))
+    out["supply_chain"] = out["supply_chain"].str.strip().str.lower().isin(("yes", "true", "1"))
+    out["values"] = [tuple(float(x) for x in str(v).split()) if str(v).strip() else () for v in df["values"]]
+    out["region"] = out["region"].str.strip()
+    out["file"] = path.name
+    problems = check_stage_table(out, file=str(path))
+    if problems:
+        raise ValidationError(problems, what=str(path))
+    return out
+
+
+def read_stage_rules(path=None) -> pd.DataFrame:
+    """Read and check a rules table (default: the embedded one); ``scale`` is float."""
+    path = Path(path) if path is not None else stage_rules_path()
+    df, problems = _read(path, RULE_COLUMNS)
+    for i, row in enumerate(df.itertuples(index=False)):
+        where = {"file": str(path), "row": i + 1, "line": i + 2}
+        if not str(row.stage).strip():
+            problems.append(Problem("required value is empty", column="stage", **where))
+        attr = str(row.attribute).strip()
+        if attr != "*" and str(row.op).strip() not in OPS:
+            problems.append(Problem(f"unknown operator {row.op!r}; expected one of {' '.join(OPS)}", column="op",
+                                    **where))
+        try:
+            s = float(row.scale)
+            if not np.isfinite(s) or s < 0:
+                raise ValueError
+        except ValueError:
+            problems.append(Problem(f"expected a scale >= 0, found {row.scale!r}", column="scale", **where))
+    if problems:
+        raise ValidationError(problems, what=str(path))
+    df = df.copy()
+    df["scale"] = df["scale"].astype(float)
+    for c in ("stage", "path", "attribute", "op", "value"):
+        df[c] = df[c].str.strip()
+    df["path"] = df["path"].replace("", "*")
+    df["file"] = path.name
+    return df
