@@ -50,3 +50,11 @@ def test_map_shows_every_demo_site_and_selector_recolours(page, served):
     assert "pue_mean" in after["keys"] and "solar_cf_mean" not in after["keys"]
     assert after["values"] != first["values"]
     assert all(1.0 <= v <= 3.0 for v in after["values"])
+
+
+def test_index_page_lists_the_apps(served):
+    import urllib.request
+
+    html = urllib.request.urlopen(served + "/", timeout=30).read().decode()
+    for app in ("overview", "headroom", "time_to_power"):
+        assert f'href="./{app}"' in html

@@ -50,4 +50,4 @@ def serve(port: int = 5006, address: str = "localhost", show: bool = False, webs
     origins = list(websocket_origin or [])
     origins += [f"localhost:{port}", f"127.0.0.1:{port}"] if port else ["localhost", "127.0.0.1"]
     return pn.serve(served, port=port, address=address, show=show, websocket_origin=origins,
-                    title="powerfirst", threaded=threaded, index=None, **kwargs)
+                    title="powerfirst", threaded=threaded, **kwargs)
