@@ -233,22 +233,27 @@ def _open_text(path: Path):
 # readers: each returns a DataFrame of records (_RECORD_COLUMNS)
 
 
-def _read_balance_csv(path: Path) -> pd.DataFrame:
+def _read_grid_monitor_csv(path: Path, need: list[str]):
+    """An EIA Hourly Electric Grid Monitor six-month CSV: (frame, row numbers, hour starts, problems)."""
     file = str(path)
     df = pd.read_csv(path, dtype=str, keep_default_na=False)
-    need = ["Balancing Authority", "UTC Time at End of Hour", "Demand (MW)"]
     missing = [c for c in need if c not in df.columns]
     if missing:
         raise ValidationError([Problem("required column missing", file=file, column=c) for c in missing], what=file)
     rows = np.arange(1, len(df) + 1)
     problems: list[Problem] = []
-    t = pd.to_datetime(df["UTC Time at End of Hour"], format="%m/%d/%Y %I:%M:%S %p", errors="coerce")
+    col = "UTC Time at End of Hour"
+    t = pd.to_datetime(df[col], format="%m/%d/%Y %I:%M:%S %p", errors="coerce")
     if t.isna().any():  # newer files use ISO-like stamps
-        t2 = pd.to_datetime(df["UTC Time at End of Hour"], errors="coerce")
-        t = t.fillna(t2)
-    _check_unparsed(problems, file, "UTC Time at End of Hour", t.isna().to_numpy(),
-                    df["UTC Time at End of Hour"].tolist(), rows)
-    start = _end_to_start(pd.DatetimeIndex(t))
+        t = t.fillna(pd.to_datetime(df[col], errors="coerce"))
+    _check_unparsed(problems, file, col, t.isna().to_numpy(), df[col].tolist(), rows)
+    return df, rows, _end_to_start(pd.DatetimeIndex(t)), problems
+
+
+def _read_balance_csv(path: Path) -> pd.DataFrame:
+    file = str(path)
+    df, rows, start, problems = _read_grid_monitor_csv(
+        path, ["Balancing Authority", "UTC Time at End of Hour", "Demand (MW)"])
     ba = df["Balancing Authority"].str.strip().to_numpy(dtype=object)
     out = []
     columns = {"Demand (MW)": ("demand", ""), "Demand Forecast (MW)": ("demand_forecast", ""),
@@ -270,24 +275,16 @@ def _read_balance_csv(path: Path) -> pd.DataFrame:
 
 def _read_interchange_csv(path: Path) -> pd.DataFrame:
     file = str(path)
-    df = pd.read_csv(path, dtype=str, keep_default_na=False)
-    need = ["Balancing Authority", "Directly Interconnected Balancing Authority", "Interchange (MW)",
-            "UTC Time at End of Hour"]
-    missing = [c for c in need if c not in df.columns]
-    if missing:
-        raise ValidationError([Problem("required column missing", file=file, column=c) for c in missing], what=file)
-    rows = np.arange(1, len(df) + 1)
-    problems: list[Problem] = []
-    t = pd.to_datetime(df["UTC Time at End of Hour"], format="%m/%d/%Y %I:%M:%S %p", errors="coerce")
-    _check_unparsed(problems, file, "UTC Time at End of Hour", t.isna().to_numpy(),
-                    df["UTC Time at End of Hour"].tolist(), rows)
+    df, rows, start, problems = _read_grid_monitor_csv(
+        path, ["Balancing Authority", "Directly Interconnected Balancing Authority", "Interchange (MW)",
+               "UTC Time at End of Hour"])
     val, empty, bad = _to_number(df["Interchange (MW)"])
     _check_unparsed(problems, file, "Interchange (MW)", bad, df["Interchange (MW)"].tolist(), rows)
     if problems:
         raise ValidationError(problems, what=file)
     return _records(df["Balancing Authority"].str.strip().to_numpy(dtype=object), "interchange",
                     df["Directly Interconnected Balancing Authority"].str.strip().to_numpy(dtype=object),
-                    _end_to_start(pd.DatetimeIndex(t)), val, empty, file, rows)
+                    start, val, empty, file, rows)
 
 
 def _api_v2_bodies(path: Path) -> list[tuple[str, dict]]:
