@@ -354,3 +354,12 @@ def test_bad_inputs_are_reported(sites, stations):
         build_energy_cube(sites.drop_vars("ba"), stations)
     with pytest.raises(ValueError, match="no power curve|not provided"):
         build_energy_cube(sites, stations, wind=WindSpec(turbine_type="NOPE/1"))
+
+
+def test_site_weather_is_a_weather_cube_on_sites(sites, stations):
+    from powerfirst.cubes.energy import site_weather
+
+    wx = site_weather(sites, stations).compute()
+    assert set(wx.data_vars) == {"ghi", "dni", "dhi", "temp_air", "wind_speed"}
+    assert wx.attrs["pf_kind"] == "weather" and "site" in wx.dims
+    validate(wx, "weather", values=True)

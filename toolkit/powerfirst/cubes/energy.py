@@ -565,3 +565,20 @@ def energy_cube_summary(ds: xr.Dataset) -> xr.Dataset:
         out[name] = da_.assign_attrs(units=units, long_name=long_name)
     out.attrs = {"title": "energy cube annual means", **provenance(source_created=ds.attrs.get("created"))}
     return out
+
+
+def site_weather(sites: xr.Dataset, weather: xr.Dataset | None = None, **kwargs) -> xr.Dataset:
+    """Typical-year weather at each site: ``site`` x ``time`` (UTC, hour-beginning).
+
+    The weather part of :func:`build_energy_cube` — ``ghi``, ``dni``, ``dhi``
+    [W m-2], ``temp_air`` [degC], ``wind_speed`` [m s-1] at 10 m — for sites
+    rather than stations: each site takes its matched station's clear-sky
+    index, temperature (lapse-rate corrected) and wind, shifted to its solar
+    time (see :func:`build_energy_cube` for the method).  Lazy like the cube;
+    ``attrs['pf_kind'] = 'weather'``.
+    """
+    cube = build_energy_cube(sites, weather, **kwargs)
+    keep = ["ghi", "dni", "dhi", "temp_air", "wind_speed"]
+    out = cube[keep]
+    out.attrs = {**cube.attrs, "pf_kind": "weather", "title": "typical-year weather at the sites"}
+    return out
