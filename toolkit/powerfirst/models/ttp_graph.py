@@ -1,0 +1,223 @@
+"""Energisation paths as stage graphs, stage-duration distributions and path MW
+(part of :mod:`powerfirst.models.time_to_power`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import xarray as xr
+from scipy import stats
+
+from powerfirst.errors import Problem, ValidationError
+from powerfirst.models import _ttp_kernel as _k
+
+PATHS = ("grid_firm", "grid_flexible", "onsite_bridge", "solar_storage")
+BRIDGE_TECHNOLOGIES = ("recip_engines", "aeroderivative_turbines", "frame_turbines", "fuel_cells")
+DISTRIBUTIONS = ("lognormal", "triangular", "empirical", "fixed")
+CRITERIA = ("p50", "mw_months", "prob_by_horizon")
+Z90 = float(stats.norm.ppf(0.9))
+
+#: ASSUMPTION: without a per-BA flexible headroom, a flexible connection unlocks this share of
+#: the MW a site's firm headroom does not cover.
+DEFAULT_FLEXIBLE_FRACTION = 0.5
+#: ASSUMPTION: PV capacity factor (AC per DC nameplate) when the site has no ``solar_cf_mean``.
+DEFAULT_SOLAR_CF = 0.20
+#: ASSUMPTION: battery round-trip efficiency.
+ROUND_TRIP_EFFICIENCY = 0.85
+#: ASSUMPTION: hours of a day without useful PV output, served from storage.
+NIGHT_HOURS = 14.0
+
+
+# ---------------------------------------------------------------------------
+# path graphs
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One occurrence of a stage in a path graph; ``tag`` tells occurrences apart for the rules."""
+
+    name: str
+    tag: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"{self.name}@{self.tag}" if self.tag else self.name
+
+
+@dataclass(frozen=True)
+class Series:
+    """Stages one after another: durations add."""
+
+    parts: tuple
+
+
+@dataclass(frozen=True)
+class Parallel:
+    """Branches side by side: the slowest sets the pace (maximum)."""
+
+    parts: tuple
+
+
+def series(*parts) -> Series:
+    return Series(tuple(parts))
+
+
+def parallel(*parts) -> Parallel:
+    return Parallel(tuple(parts))
+
+
+def graph_stages(node) -> list[Stage]:
+    """Every stage occurrence of a graph, in order."""
+    if isinstance(node, Stage):
+        return [node]
+    return [s for p in node.parts for s in graph_stages(p)]
+
+
+_SITE = series(Stage("land_acquisition"), Stage("site_permitting"), Stage("site_construction"))
+_UPGRADES = parallel(Stage("large_transformer"), Stage("breakers_switchgear"), Stage("substation_build"),
+                     Stage("transmission_line"))
+
+#: The graphs of the base paths.
+PATH_GRAPHS = {
+    "grid_firm": series(parallel(Stage("interconnection_queue"),
+                                 series(Stage("interconnection_queue", "studies"), _UPGRADES), _SITE),
+                        Stage("energisation")),
+    "grid_flexible": series(parallel(series(Stage("interconnection_queue", "flexible"), Stage("breakers_switchgear")),
+                                     _SITE), Stage("energisation")),
+    "onsite_bridge": series(parallel(parallel(*(Stage(t) for t in BRIDGE_TECHNOLOGIES)), Stage("air_permit"),
+                                     _SITE), Stage("energisation")),
+    "solar_storage": series(parallel(Stage("solar_epc"), Stage("battery_delivery"),
+                                     Stage("interconnection_queue", "partial_grid"), _SITE), Stage("energisation")),
+}
+
+_RULE_ATTRS = ("land_status", "permitting_status")
+#: Site attributes each path needs.
+PATH_REQUIRES = {
+    "grid_firm": ("target_mw", "upgrade_class") + _RULE_ATTRS,
+    "grid_flexible": ("target_mw", "firm_headroom_mw", "upgrade_class", "ba") + _RULE_ATTRS,
+    "onsite_bridge": ("target_mw", "gas_option_mw") + _RULE_ATTRS,
+    "solar_storage": ("target_mw", "solar_option_mw", "storage_option_mw", "storage_option_mwh",
+                      "firm_headroom_mw") + _RULE_ATTRS,
+}
+_TEXT_ATTRS = ("upgrade_class", "ba", "land_status", "permitting_status", "bridge_technology", "country")
+
+
+# ---------------------------------------------------------------------------
+# pure array functions
+
+
+def lognormal_sigma(p50, p90):
+    """Log-space standard deviation of a lognormal with median ``p50`` and 90th percentile ``p90`` [same unit]."""
+    return np.log(np.asarray(p90, float) / np.asarray(p50, float)) / Z90
+
+
+def quantile_function(distribution: str, *, p50=np.nan, p90=np.nan, low=np.nan, mode=np.nan, high=np.nan,
+                      values=(), u=None) -> np.ndarray:
+    r"""Quantiles :math:`Q(u)` [month] of a stage distribution.
+
+    Parameters
+    ----------
+    distribution : {'lognormal', 'triangular', 'empirical', 'fixed'}
+        ``lognormal``: median ``p50`` and 90th percentile ``p90``,
+        :math:`Q(u) = p_{50} \exp(\sigma \Phi^{-1}(u))`, :math:`\sigma = \ln(p_{90}/p_{50}) / z_{0.9}`;
+        ``triangular``: ``low``, ``mode``, ``high``; ``empirical``: linear interpolation of the
+        sample quantiles of ``values``; ``fixed``: ``p50`` everywhere.
+    u : array, optional
+        Probability levels; default the sampler's table levels (``N_LEVELS + 1`` points, the
+        outermost clipped to 1/(4 N) and 1 - 1/(4 N)).
+    """
+    if u is None:
+        n = _k.N_LEVELS
+        u = np.clip(np.arange(n + 1) / n, 0.25 / n, 1 - 0.25 / n)
+    u = np.asarray(u, float)
+    if distribution == "lognormal":
+        return p50 * np.exp(lognormal_sigma(p50, p90) * stats.norm.ppf(u))
+    if distribution == "triangular":
+        c = (mode - low) / (high - low) if high > low else 0.5
+        return stats.triang.ppf(u, c, loc=low, scale=high - low) if high > low else np.full_like(u, low)
+    if distribution == "empirical":
+        return np.quantile(np.asarray(values, float), u)
+    if distribution == "fixed":
+        return np.full_like(u, p50)
+    raise ValueError(f"unknown distribution {distribution!r}; expected one of {', '.join(DISTRIBUTIONS)}")
+
+
+def evaluate_graph(node, durations: Mapping[str, np.ndarray], scales: Mapping[str, float | np.ndarray] | None = None):
+    """Duration [month] of a path graph from stage durations (plain numpy; the reference).
+
+    Parameters
+    ----------
+    node : Stage, Series or Parallel
+    durations : mapping stage name -> array of durations [month] (all broadcastable)
+    scales : mapping stage occurrence key (``name`` or ``name@tag``) -> scale [1], default 1
+    """
+    scales = scales or {}
+    if isinstance(node, Stage):
+        return np.asarray(durations[node.name]) * scales.get(node.key, 1.0)
+    parts = [evaluate_graph(p, durations, scales) for p in node.parts]
+    if isinstance(node, Series):
+        return sum(parts[1:], parts[0])
+    return np.maximum.reduce(np.broadcast_arrays(*parts))
+
+
+def firm_equivalent_mw(solar_mw, storage_mw, storage_mwh, solar_cf=DEFAULT_SOLAR_CF, *,
+                       round_trip=ROUND_TRIP_EFFICIENCY, night_hours=NIGHT_HOURS):
+    r"""Constant power [MW] that on-site PV plus storage can serve around the clock on an average day.
+
+    .. math:: P = \min\Bigl(S_{mw},\ \frac{S_{mwh}}{H_n},\ \frac{24\, cf\, PV}{(24 - H_n) + H_n / \eta}\Bigr)
+
+    with PV nameplate :math:`PV` [MW DC], capacity factor :math:`cf` [1] (AC per DC), storage
+    power :math:`S_{mw}` [MW] and energy :math:`S_{mwh}` [MWh], night hours :math:`H_n` [h] and
+    round-trip efficiency :math:`\eta` [1]: the day's PV energy serves the load directly for
+    :math:`24 - H_n` hours and through storage for :math:`H_n` hours.  An average-day figure:
+    it is *not* firm through multi-day cloudy spells (a capacity-credit study would derate it).
+    """
+    solar = np.asarray(solar_mw, float)
+    energy = 24.0 * np.asarray(solar_cf, float) * solar / ((24.0 - night_hours) + night_hours / round_trip)
+    return np.maximum(np.minimum.reduce([np.asarray(storage_mw, float), np.asarray(storage_mwh, float) / night_hours,
+                                         energy]), 0.0)
+
+
+def flexible_allowance_mw(target_mw, firm_headroom_mw, ba, flexible_mw=None,
+                          default_fraction: float = DEFAULT_FLEXIBLE_FRACTION):
+    """Flexible MW [MW] each site gets on top of its firm headroom.
+
+    Parameters
+    ----------
+    target_mw, firm_headroom_mw : array [MW]
+    ba : array of str
+    flexible_mw : None, float, mapping {ba: MW} or DataArray on ``ba`` [MW]
+        Flexible headroom of each BA, shared among the BA's sites pro rata to their unmet MW
+        (``target - firm headroom``), each capped at its unmet MW.  ``None``: each site gets
+        ``default_fraction`` of its unmet MW.
+
+    Raises
+    ------
+    ValidationError
+        A site whose BA has no flexible headroom in ``flexible_mw`` (names the site's BA).
+    """
+    need = np.maximum(np.asarray(target_mw, float) - np.asarray(firm_headroom_mw, float), 0.0)
+    ba = np.asarray(ba).astype(str)
+    if flexible_mw is None:
+        return default_fraction * need
+    if isinstance(flexible_mw, xr.DataArray):
+        flexible_mw = dict(zip(flexible_mw["ba"].values.astype(str), np.asarray(flexible_mw.values, float), strict=True))
+    elif np.isscalar(flexible_mw):
+        flexible_mw = dict.fromkeys(np.unique(ba), float(flexible_mw))
+    out = np.zeros_like(need)
+    missing = sorted(str(b) for b in set(ba) - set(flexible_mw))
+    if missing:
+        raise ValidationError([Problem(f"no flexible headroom for BA {b!r}; pass it in flexible_mw (a {{ba: MW}} "
+                                       "mapping or flexible_headroom(...)['headroom'].sel(limit=...))",
+                                       column="ba", site=b) for b in missing], what="flexible headroom")
+    for b in np.unique(ba):
+        m = ba == b
+        total = need[m].sum()
+        avail = max(float(flexible_mw[b]), 0.0)
+        if total > 0:
+            out[m] = np.minimum(need[m], avail * need[m] / total)
+    return out
+
+
