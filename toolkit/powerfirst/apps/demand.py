@@ -1,0 +1,180 @@
+"""Demand-growth app: fan charts of data-centre electricity against published bands, the workload
+split, and the hourly load-forecast backtest of a balancing authority with its metrics."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+import panel as pn
+import param
+import xarray as xr
+
+from powerfirst.viz.demand import backtest_chart, fan_chart, metrics_frame, workload_chart
+
+__app__ = ("demand", "DemandGrowth")
+
+
+def shared_eia930() -> Path | None:
+    """The cleaned EIA-930 releases beside the checkout (``$POWERFIRST_SHARED_DATA/eia930``), if present."""
+    from powerfirst.paths import data_dir
+
+    root = Path(os.environ.get("POWERFIRST_SHARED_DATA", data_dir().resolve().parent.parent / "shared" / "data"))
+    p = root / "eia930"
+    return p if p.is_dir() else None
+
+
+class DemandGrowthState(param.Parameterized):
+    """State of the demand-growth app (no panel import: testable on its own).
+
+    ``cube`` is the demand cube; ``grid`` an optional grid cube with hourly ``demand`` (and
+    ``demand_forecast``) from which backtests are computed on demand, one BA at a time, or
+    ``results`` precomputed backtests (``{ba: BacktestResult}``).
+    """
+
+    region = param.Selector(default=None, objects=[], check_on_set=True, doc="region of the fan chart")
+    scenarios = param.ListSelector(default=[], objects=[], doc="driver scenarios drawn")
+    scenario = param.Selector(default=None, objects=[], check_on_set=True, doc="scenario of the workload split")
+    ba = param.Selector(default=None, objects=[], check_on_set=True, doc="balancing authority of the hourly backtest")
+    month = param.Integer(default=7, bounds=(1, 12), doc="month of the test year shown in the backtest plot")
+    days = param.Integer(default=14, bounds=(1, 31), doc="days shown in the backtest plot")
+
+    def __init__(self, cube: xr.Dataset, grid: xr.Dataset | None = None, results: dict | None = None,
+                 train=(2015, 2018), test=2019, forecaster=None, **params):
+        self.cube = cube
+        self.grid = grid
+        self.train, self.test = train, test
+        self.forecaster = forecaster
+        self.results = dict(results or {})
+        regions = [str(r) for r in cube["region"].values]
+        scen = [str(s) for s in cube["scenario"].values]
+        self.param.region.objects = regions
+        self.param.scenarios.objects = scen
+        self.param.scenario.objects = scen
+        bas = list(self.results)
+        if grid is not None:
+            bas += [str(b) for b in grid["ba"].values if str(b) not in bas]
+        self.param.ba.objects = bas
+        params.setdefault("region", "US" if "US" in regions else regions[0])
+        params.setdefault("scenarios", scen)
+        params.setdefault("scenario", scen[0])
+        if bas:
+            params.setdefault("ba", bas[0])
+        super().__init__(**params)
+
+    @classmethod
+    def from_default(cls, **params) -> DemandGrowthState:
+        """The demand cube from the facts; the hourly backtests from the shared EIA-930 releases if present."""
+        from powerfirst.models.forecast.annual import demand_cube
+
+        grid = _shared_grid()
+        return cls(demand_cube(), grid, **params)
+
+    @param.depends("region", "scenarios")
+    def fan(self):
+        return fan_chart(self.cube, self.region, self.scenarios)
+
+    @param.depends("region", "scenario")
+    def workloads(self):
+        return workload_chart(self.cube, self.region, self.scenario)
+
+    def backtest_result(self, ba: str | None = None):
+        """The backtest of ``ba`` (default: the selected BA), computed once and kept."""
+        ba = ba or self.ba
+        if ba is None:
+            return None
+        if ba not in self.results:
+            if self.grid is None:
+                return None
+            from powerfirst.models.forecast.backtest import evaluate_bas
+
+            _, res = evaluate_bas(self.grid, [ba], train=self.train, test=self.test, forecaster=self.forecaster,
+                                  return_results=True)
+            self.results[ba] = res[ba]
+        return self.results[ba]
+
+    @param.depends("ba", "month", "days")
+    def backtest_frame(self) -> pd.DataFrame | None:
+        res = self.backtest_result()
+        return None if res is None else res.frame
+
+    def window_start(self) -> pd.Timestamp:
+        frame = self.backtest_frame()
+        year = frame.index[0].year
+        return pd.Timestamp(year=year, month=self.month, day=1)
+
+    def metrics_table(self) -> pd.DataFrame:
+        """One row per BA backtested so far."""
+        recs = [r.to_record() for r in self.results.values()]
+        if not recs:
+            return pd.DataFrame(columns=["ba", "mape", "mape_seasonal_naive", "mape_ba_forecast", "coverage_80"])
+        t = pd.DataFrame.from_records(recs)
+        t["reduction_vs_seasonal_naive"] = (1 - t["mape"] / t["mape_seasonal_naive"]).round(3)
+        return t
+
+
+@pn.cache
+def _shared_grid():
+    import warnings
+
+    from powerfirst.io.eia930_releases import read_cleaned_releases
+    from powerfirst.models.forecast.backtest import EVALUATION_BAS
+
+    src = shared_eia930()
+    if src is None:
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return read_cleaned_releases(src, EVALUATION_BAS, start="2015-07-01", end="2020-01-01")
+
+
+@pn.cache
+def _default_cube():
+    from powerfirst.models.forecast.annual import demand_cube
+
+    return demand_cube()
+
+
+class DemandGrowth(pn.viewable.Viewer):
+    """The demand-growth dashboard (served, or inline in a notebook)."""
+
+    def __init__(self, state: DemandGrowthState | None = None, **params):
+        super().__init__(**params)
+        if state is None:
+            state = DemandGrowthState(_default_cube(), _shared_grid())
+        self.state = s = state
+        self.region_select = pn.widgets.Select.from_param(s.param.region, name="Region")
+        self.scenario_picker = pn.widgets.CheckButtonGroup.from_param(s.param.scenarios, name="Scenarios")
+        self.scenario_select = pn.widgets.Select.from_param(s.param.scenario, name="Workload split of")
+        self.ba_select = pn.widgets.Select.from_param(s.param.ba, name="Balancing authority")
+        self.month_slider = pn.widgets.IntSlider.from_param(s.param.month, name="Month shown")
+        self.fan = pn.pane.HoloViews(s.fan, sizing_mode="stretch_width", min_height=380)
+        self.workloads = pn.pane.HoloViews(s.workloads, sizing_mode="stretch_width", min_height=300)
+        self.table = pn.widgets.Tabulator(metrics_frame(s.metrics_table()), show_index=False, disabled=True,
+                                          sizing_mode="stretch_width", height=360)
+        self.backtest = pn.panel(pn.bind(self._backtest, s.param.ba, s.param.month, s.param.days),
+                                 sizing_mode="stretch_width", min_height=360)
+
+    def _backtest(self, ba, month, days):
+        frame = self.state.backtest_frame()  # computes the BA's backtest on first use
+        self._refresh_table()
+        if frame is None:
+            return pn.pane.Markdown("No hourly data for backtests: put the cleaned EIA-930 releases in "
+                                    "`../shared/data/eia930` or set `POWERFIRST_SHARED_DATA`.")
+        return backtest_chart(frame, self.state.window_start(), days)
+
+    def _refresh_table(self, *_):
+        self.table.value = metrics_frame(self.state.metrics_table())
+
+    def __panel__(self):
+        sidebar = pn.Column(
+            pn.pane.Markdown("## Demand growth\nData-centre electricity by scenario against published "
+                             "projections; hourly grid-load forecasts backtested on EIA-930."),
+            self.region_select, self.scenario_picker, self.scenario_select, pn.layout.Divider(),
+            self.ba_select, self.month_slider, width=320)
+        main = pn.Tabs(
+            ("Annual demand", pn.Column(self.fan, self.workloads, sizing_mode="stretch_width")),
+            ("Hourly backtest", pn.Column(self.backtest, self.table, sizing_mode="stretch_width")),
+            dynamic=False, sizing_mode="stretch_width")
+        return pn.template.FastListTemplate(title="powerfirst · Demand growth", sidebar=[sidebar], main=[main])
