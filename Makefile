@@ -8,6 +8,8 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# benchmarks get their own venv: skforecast (the forecast benchmark's baseline) pins pandas < 3
+BENCH_VENV ?= .venv-bench
 PORT ?= 5006
 PYTEST_ARGS ?=
 # pip prints one harmless line per ignored local index location; keep its exit status
@@ -46,11 +48,16 @@ test: $(VENV)/.installed-test
 lab: $(VENV)/.installed-test
 	$(BIN)/jupyter lab notebooks/
 
-bench: $(VENV)/.installed-dev
-	@set -e; for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b; done
+$(BENCH_VENV)/.installed-bench: pyproject.toml
+	test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip --disable-pip-version-check install -q -e '.[bench]' $(QUIET_PIP)
+	touch $@
+
+bench: $(BENCH_VENV)/.installed-bench
+	@set -e; for b in benchmarks/*.py; do echo "== $$b"; $(BENCH_VENV)/bin/python $$b; done
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check toolkit tests benchmarks data/*.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache data/cubes
+	rm -rf $(VENV) $(BENCH_VENV) .pytest_cache data/cubes

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import time
 
-from _common import peak_rss_mb, report
-
 import powerfirst as pf
+from _common import peak_rss_mb, report
 from powerfirst.cubes.energy import build_energy_cube
 from powerfirst.io.weather import default_stations
 
