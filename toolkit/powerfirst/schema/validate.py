@@ -23,7 +23,7 @@ import xarray as xr
 from powerfirst.errors import Problem, ValidationError
 from powerfirst.schema.tables import _variables
 
-KINDS = ("grid", "weather", "energy", "sites", "metros", "demand", "forecast")
+KINDS = ("grid", "weather", "energy", "sites", "metros", "demand", "forecast", "dispatch")
 HOURLY_KINDS = ("grid", "weather", "energy")
 
 __all__ = ["KINDS", "check", "validate"]
