@@ -215,3 +215,16 @@ def served(demo_cube_dir):
         proc.wait(10)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+def execute_notebook(path: Path, timeout: int = 300) -> tuple:
+    """Execute a notebook in its own folder; return it and the text of all its code outputs."""
+    import nbclient
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    nbclient.NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}}).execute()
+    text = "\n".join(o.get("data", {}).get("text/plain", "") + o.get("text", "")
+                     for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    return nb, text

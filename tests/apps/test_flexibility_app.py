@@ -107,14 +107,9 @@ def test_app_is_discovered():
 @pytest.mark.notebook
 @pytest.mark.slow
 def test_notebook_runs_and_shows_the_lp_check_and_the_app(repo):
-    import nbclient
-    import nbformat
+    from conftest import execute_notebook
 
-    nb = nbformat.read(repo / "notebooks" / "40_flexibility.ipynb", as_version=4)
-    nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
-                            resources={"metadata": {"path": str(repo / "notebooks")}}).execute()
-    text = "\n".join(o.get("data", {}).get("text/plain", "") + o.get("text", "")
-                     for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    nb, text = execute_notebook(repo / "notebooks" / "40_flexibility.ipynb", timeout=300)
     assert "LP optimum [MUSD]" in text and "gap [%]" in text
     assert "EIA-930 load, pro rata" in text and "peak_reduction_mw" in text
     assert "application/vnd.holoviews_exec.v0+json" in str(nb.cells[-1].outputs)

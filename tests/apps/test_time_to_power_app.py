@@ -70,13 +70,8 @@ def test_app_is_discovered():
 @pytest.mark.notebook
 @pytest.mark.slow
 def test_notebook_runs_and_shows_fitted_medians_by_cohort(repo):
-    import nbclient
-    import nbformat
+    from conftest import execute_notebook
 
-    nb = nbformat.read(repo / "notebooks" / "30_time_to_power.ipynb", as_version=4)
-    nbclient.NotebookClient(nb, timeout=240, kernel_name="python3",
-                            resources={"metadata": {"path": str(repo / "notebooks")}}).execute()
-    text = "\n".join(o.get("data", {}).get("text/plain", "") + o.get("text", "")
-                     for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    nb, text = execute_notebook(repo / "notebooks" / "30_time_to_power.ipynb", timeout=240)
     assert "fitted P50 [month]" in text and "2010-2014" in text and "TC1" in text
     assert "application/vnd.holoviews_exec.v0+json" in str(nb.cells[-1].outputs)

@@ -66,10 +66,11 @@ class FlexibilityState(param.Parameterized):
     @classmethod
     def from_default(cls, **params) -> FlexibilityState:
         """The demo sites and energy cube; real BA curtailment and load when the shared EIA-930 data is present."""
+        from powerfirst.apps.headroom import default_grid_load
         from powerfirst.cubes.default import load_demo_cubes
 
         sites, energy = load_demo_cubes()
-        load = _grid_load()
+        load = default_grid_load()
         ba_load, curt = None, None
         if load is not None:
             from powerfirst.models.dispatch_inputs import align_to_typical_year
@@ -139,22 +140,6 @@ def _flex(sites: xr.Dataset, energy: xr.Dataset, share: float) -> xr.DataArray:
     s = sites.sel(site=energy["site"].values)
     w = s["workload"].values.astype(str) if "workload" in s.variables else np.full(s.sizes["site"], "inference")
     return xr.DataArray(np.where(w == "training", float(share), 0.0), dims="site", coords={"site": s["site"].values})
-
-
-@pn.cache
-def _grid_load():
-    """Hourly load of the 22 BAs (shared EIA-930 releases), or None when absent."""
-    import warnings
-
-    from powerfirst.apps.headroom import default_source
-    from powerfirst.io.eia930_releases import read_cleaned_releases
-
-    src = default_source()
-    if src is None:
-        return None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return read_cleaned_releases(src, start="2016-01-01", end="2025-01-01")["demand"].load()
 
 
 class Flexibility(pn.viewable.Viewer):

@@ -69,7 +69,9 @@ class HeadroomState(param.Parameterized):
 
 
 @pn.cache
-def _load_default():
+def default_grid_load():
+    """Hourly load of the 22 BAs, 2016-2024, from the shared EIA-930 cleaned releases [MW], or None
+    when they are absent (cached for the server's lifetime)."""
     import warnings
 
     from powerfirst.io.eia930_releases import read_cleaned_releases
@@ -88,7 +90,7 @@ class Headroom(pn.viewable.Viewer):
     def __init__(self, state: HeadroomState | None = None, **params):
         super().__init__(**params)
         if state is None:
-            load = _load_default()
+            load = default_grid_load()
             state = HeadroomState(load) if load is not None else None
         self.state = state
 
