@@ -41,6 +41,16 @@ def dispatch_parameters() -> pd.DataFrame:
     return df.set_index("name")
 
 
+def _bad_sites(bad: np.ndarray, values: np.ndarray, labels: np.ndarray, most: int = 20):
+    """(index, site label) of the sites failing a check: one entry ``"all N sites"`` when every site fails
+    with the same value (a scalar override), else the first ``most`` sites."""
+    idx = np.flatnonzero(bad)
+    if idx.size > 1 and idx.size == bad.size and np.all(values == values[0]) or (
+            idx.size == bad.size > 1 and np.all(np.isnan(values))):
+        return [(0, f"all {idx.size} sites")]
+    return [(i, labels[i]) for i in idx[:most]]
+
+
 def _as_site_values(value, labels: np.ndarray, name: str, problems: list[Problem]) -> np.ndarray | None:
     n = labels.size
     if isinstance(value, xr.DataArray):
@@ -220,27 +230,27 @@ def resolve_parameters(sites: xr.Dataset, scenarios=None, sweep: Mapping[str, Se
                 continue
             v = vals[p]
             bad_nan = np.isnan(v)
-            for i in np.flatnonzero(bad_nan)[:20]:
-                problems.append(Problem(f"missing (NaN) value in scenario {label!r}", variable=p, site=labels[i]))
+            for _i, where in _bad_sites(bad_nan, v, labels):
+                problems.append(Problem(f"missing (NaN) value in scenario {label!r}", variable=p, site=where))
             lo, hi = row["min"], row["max"]
             if pd.notna(lo):
                 lo = float(lo)
                 bad = (v <= lo) if row["min_exclusive"] else (v < lo)
-                for i in np.flatnonzero(bad & ~bad_nan)[:20]:
+                for i, where in _bad_sites(bad & ~bad_nan, v, labels):
                     what = "negative" if (lo == 0 and v[i] < 0) else "too small"
                     rng = f"({lo:g}, {float(hi):g}]" if row["min_exclusive"] and pd.notna(hi) else f">= {lo:g}"
                     problems.append(Problem(f"{what} value {v[i]:g} in scenario {label!r}; expected {rng} "
-                                            f"[{row['units']}]", variable=p, site=labels[i]))
+                                            f"[{row['units']}]", variable=p, site=where))
             if pd.notna(hi):
-                for i in np.flatnonzero((v > float(hi)) & ~bad_nan)[:20]:
+                for i, where in _bad_sites((v > float(hi)) & ~bad_nan, v, labels):
                     rng = f"({float(lo):g}, {float(hi):g}]" if row["min_exclusive"] else f"[{float(lo):g}, {float(hi):g}]"
                     problems.append(Problem(f"value {v[i]:g} in scenario {label!r} outside {rng} [{row['units']}]",
-                                            variable=p, site=labels[i]))
+                                            variable=p, site=where))
         rev = vals["soc_min"] > vals["soc_max"]
-        for i in np.flatnonzero(rev)[:20]:
+        for i, where in _bad_sites(rev, vals["soc_min"] - vals["soc_max"], labels):
             problems.append(Problem(f"state-of-charge bounds reversed in scenario {label!r}: soc_min "
                                     f"{vals['soc_min'][i]:g} > soc_max {vals['soc_max'][i]:g}", variable="soc_min",
-                                    site=labels[i]))
+                                    site=where))
     if problems:
         raise ValidationError(problems, what="dispatch parameters")
     ds = xr.Dataset(coords={"site": labels, "scenario": flat_names})
