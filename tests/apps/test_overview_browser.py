@@ -1,4 +1,4 @@
-"""The served Overview in headless Chromium: every demo site on the map; the selector recolours it."""
+"""The served dashboards in headless Chromium: every demo site on the Overview map, the selector recolours it; every app of the index page renders without errors."""
 
 import pytest
 
@@ -56,5 +56,21 @@ def test_index_page_lists_the_apps(served):
     import urllib.request
 
     html = urllib.request.urlopen(served + "/", timeout=30).read().decode()
-    for app in ("overview", "headroom", "time_to_power"):
+    for app in ("overview", "headroom", "time_to_power", "demand", "flexibility"):
         assert f'href="./{app}"' in html
+
+
+@pytest.mark.parametrize("app", ["overview", "headroom", "time_to_power", "demand", "flexibility"])
+def test_every_served_app_renders_without_errors(page, served, app):
+    """Each dashboard of the index page builds on the server and renders in the browser: a Bokeh
+    document with plots, and no JavaScript error."""
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    response = page.goto(f"{served}/{app}", wait_until="domcontentloaded", timeout=120_000)
+    assert response.status == 200, f"/{app}: HTTP {response.status}"
+    page.wait_for_function("() => window.Bokeh && Bokeh.documents.length > 0", timeout=120_000)
+    page.wait_for_function("() => [...Bokeh.documents[0].all_models].some(m => m.type === 'Figure')",
+                           timeout=120_000)
+    page.locator("canvas").first.wait_for(state="visible", timeout=120_000)
+    assert "Traceback" not in page.content(), f"/{app} shows a Python traceback"
+    assert not errors, f"/{app}: JavaScript errors {errors}"
