@@ -18,7 +18,7 @@ def headroom_curve(curve: xr.DataArray, *, marks: xr.DataArray | None = None, ti
                           ylabel="headroom [MW]", title=title, height=320, responsive=True)
     if marks is not None:
         m = marks.to_dataframe(name="headroom_mw").reset_index()
-        plot = plot * m.hvplot.scatter(x="limit", y="headroom_mw", size=60, color="red")
+        plot = plot * m.hvplot.scatter(x="limit", y="headroom_mw", size=60, color="red", height=320, responsive=True)
     return plot
 
 
