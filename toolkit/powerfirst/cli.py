@@ -110,14 +110,9 @@ def _cfg_build(p: argparse.ArgumentParser):
 @command("build-cube", "build the energy cube (site x hourly typical year) for a site list", _cfg_build)
 def cmd_build_cube(args) -> int:
     from powerfirst.cubes.default import build_energy_store
-    from powerfirst.errors import ValidationError
 
-    try:
-        out = build_energy_store(args.sites, args.out, weather=args.weather, scheduler=args.scheduler,
-                                 chunk_sites=args.chunk_sites)
-    except (ValidationError, FileNotFoundError, ValueError) as exc:
-        _eprint(str(exc))
-        return 1
+    out = build_energy_store(args.sites, args.out, weather=args.weather, scheduler=args.scheduler,
+                             chunk_sites=args.chunk_sites)
     print(out)
     return 0
 
@@ -193,6 +188,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
+    except (FileNotFoundError, ValueError, KeyError) as exc:
+        # input a command cannot use (ValidationError and DataFormatError are ValueErrors; KeyError is an
+        # unknown name: BA, region, scenario): one message and exit status 1, not a traceback
+        _eprint(f"error: {exc.args[0] if isinstance(exc, KeyError) and exc.args else exc}")
+        return 1
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

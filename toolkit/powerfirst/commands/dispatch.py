@@ -106,36 +106,31 @@ def cmd_dispatch(args) -> int:
 
     import pandas as pd
 
-    from powerfirst.errors import ValidationError
     from powerfirst.models.dispatch import dispatch
 
     t0 = time.perf_counter()
-    try:
-        sites, energy = _load_inputs(args)
-        curtailment = None
-        if args.grid:
-            from powerfirst.commands.headroom import load_grid
-            from powerfirst.models.dispatch_inputs import curtailment_profiles
+    sites, energy = _load_inputs(args)
+    curtailment = None
+    if args.grid:
+        from powerfirst.commands.headroom import load_grid
+        from powerfirst.models.dispatch_inputs import curtailment_profiles
 
-            bas = sorted(set(map(str, energy["ba"].values if "ba" in energy.coords else sites["ba"].values)))
-            grid = load_grid(args.grid, bas=None)
-            have = [b for b in bas if b in set(map(str, grid["ba"].values))]
-            if set(have) != set(bas):
-                print(f"no grid data for {sorted(set(bas) - set(have))}: their curtailment is left out", file=sys.stderr)
-            curtailment = curtailment_profiles(grid["demand"].sel(ba=have), energy.indexes["time"], limit=args.limit)
-            missing = sorted(set(bas) - set(have))
-            if missing:
-                import numpy as np
-                import xarray as xr
+        bas = sorted(set(map(str, energy["ba"].values if "ba" in energy.coords else sites["ba"].values)))
+        grid = load_grid(args.grid, bas=None)
+        have = [b for b in bas if b in set(map(str, grid["ba"].values))]
+        if set(have) != set(bas):
+            print(f"no grid data for {sorted(set(bas) - set(have))}: their curtailment is left out", file=sys.stderr)
+        curtailment = curtailment_profiles(grid["demand"].sel(ba=have), energy.indexes["time"], limit=args.limit)
+        missing = sorted(set(bas) - set(have))
+        if missing:
+            import numpy as np
+            import xarray as xr
 
-                zeros = xr.DataArray(np.zeros((len(missing), energy.sizes["time"])), dims=("ba", "time"),
-                                     coords={"ba": missing, "time": energy["time"].values})
-                curtailment = xr.concat([curtailment.drop_vars("headroom_mw"), zeros], dim="ba")
-        scenarios = dict(args.scenario) if args.scenario else None
-        ds = dispatch(energy, sites, scenarios, curtailment=curtailment, hourly=bool(args.hourly_site))
-    except (ValidationError, FileNotFoundError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+            zeros = xr.DataArray(np.zeros((len(missing), energy.sizes["time"])), dims=("ba", "time"),
+                                 coords={"ba": missing, "time": energy["time"].values})
+            curtailment = xr.concat([curtailment.drop_vars("headroom_mw"), zeros], dim="ba")
+    scenarios = dict(args.scenario) if args.scenario else None
+    ds = dispatch(energy, sites, scenarios, curtailment=curtailment, hourly=bool(args.hourly_site))
     print_records(dispatch_records(ds), args.format)
     if args.hourly_site:
         h = ds.sel(site=args.hourly_site).isel(scenario=0)

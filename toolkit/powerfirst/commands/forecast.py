@@ -39,23 +39,18 @@ def cmd_forecast_load(args) -> int:
     import time
 
     from powerfirst.commands.headroom import load_grid
-    from powerfirst.errors import ValidationError
     from powerfirst.models.forecast.backtest import evaluate_bas
     from powerfirst.models.forecast.hourly import HourlyLoadForecaster
 
     t0 = time.perf_counter()
     y0, y1 = args.train
-    try:
-        if args.test <= y1:
-            raise ValueError(f"the test year {args.test} must come after the training years {y0}-{y1}")
-        grid = load_grid(args.source, [args.ba], (y0, args.test))
-        kw = {} if args.issue_hour is None else {"issue_hour": args.issue_hour}
-        table = evaluate_bas(grid, [args.ba], train=(y0, y1), test=args.test, horizon=args.horizon,
-                             forecaster=HourlyLoadForecaster(**kw),
-                             operator_forecast_input=args.operator_forecast_input)
-    except (ValidationError, FileNotFoundError, ValueError, KeyError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    if args.test <= y1:
+        raise ValueError(f"the test year {args.test} must come after the training years {y0}-{y1}")
+    grid = load_grid(args.source, [args.ba], (y0, args.test))
+    kw = {} if args.issue_hour is None else {"issue_hour": args.issue_hour}
+    table = evaluate_bas(grid, [args.ba], train=(y0, y1), test=args.test, horizon=args.horizon,
+                         forecaster=HourlyLoadForecaster(**kw),
+                         operator_forecast_input=args.operator_forecast_input)
     rec = table.iloc[0].to_dict()
     out = {"ba": rec["ba"], "horizon": rec["horizon"], "mape": rec["mape"],
            "mape_seasonal_naive": rec["mape_seasonal_naive"],
@@ -130,14 +125,9 @@ def demand_records(cube) -> list[dict]:
 @command("forecast-demand", "annual data-centre electricity by region, year and scenario (driver model, trend "
                             "quantiles, published ranges)", _cfg_demand)
 def cmd_forecast_demand(args) -> int:
-    from powerfirst.errors import ValidationError
     from powerfirst.models.forecast.annual import demand_cube
 
-    try:
-        cube = demand_cube(args.scenario, args.region, range(args.years[0], args.years[1] + 1))
-    except (ValidationError, KeyError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    cube = demand_cube(args.scenario, args.region, range(args.years[0], args.years[1] + 1))
     recs = demand_records(cube)
     if args.format in ("json", "csv"):
         print_records(recs, args.format)

@@ -98,16 +98,11 @@ def cmd_headroom(args) -> int:
 
     import pandas as pd
 
-    from powerfirst.errors import ValidationError
     from powerfirst.models.headroom import flexible_headroom
 
     t0 = time.perf_counter()
-    try:
-        grid = load_grid(args.source, args.bas, args.years)
-        hr = flexible_headroom(grid["demand"], args.limits)
-    except (ValidationError, FileNotFoundError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    grid = load_grid(args.source, args.bas, args.years)
+    hr = flexible_headroom(grid["demand"], args.limits)
     recs = headroom_records(hr)
     if args.format in ("json", "csv"):
         print_records(recs, args.format)

@@ -17,15 +17,10 @@ def _cfg_run(p: argparse.ArgumentParser):
 
 @command("run", "run a scenario YAML: energy cube, headroom and time to power, labelled with its hash", _cfg_run)
 def cmd_run(args) -> int:
-    from powerfirst.errors import ValidationError
     from powerfirst.scenarios import Scenario, run_scenario
 
-    try:
-        sc = Scenario.from_yaml(args.scenario)
-        res = run_scenario(sc, args.out, progress=True)
-    except (ValidationError, FileNotFoundError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    sc = Scenario.from_yaml(args.scenario)
+    res = run_scenario(sc, args.out, progress=True)
     ttp = res["time_to_power"]
     recs = []
     for site in ttp["site"].values:

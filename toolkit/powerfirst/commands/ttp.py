@@ -55,24 +55,19 @@ def ttp_records(ds) -> list[dict]:
 def cmd_ttp(args) -> int:
     import time
 
-    from powerfirst.errors import ValidationError
     from powerfirst.models.time_to_power import PATHS, time_to_power
 
     t0 = time.perf_counter()
-    try:
-        if args.sites == "demo":
-            from powerfirst import demo_sites
+    if args.sites == "demo":
+        from powerfirst import demo_sites
 
-            sites = demo_sites()
-        else:
-            from powerfirst.io.sites import read_sites
+        sites = demo_sites()
+    else:
+        from powerfirst.io.sites import read_sites
 
-            sites = read_sites(args.sites)
-        ds = time_to_power(sites, args.paths or PATHS, draws=args.draws, seed=args.seed, tornado=False,
-                           correlation=args.correlation, bridge_technology=args.bridge)
-    except (ValidationError, FileNotFoundError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+        sites = read_sites(args.sites)
+    ds = time_to_power(sites, args.paths or PATHS, draws=args.draws, seed=args.seed, tornado=False,
+                       correlation=args.correlation, bridge_technology=args.bridge)
     recs = ttp_records(ds)
     print_records(recs, args.format, floatfmt=".3g")
     print(f"{ds.sizes['site']} sites x {ds.sizes['path']} paths x {args.draws} draws in "
