@@ -43,7 +43,7 @@ demo: $(VENV)/.installed-run
 	$(BIN)/powerfirst demo --port $(PORT)
 
 test: $(VENV)/.installed-test
-	$(BIN)/python -m pytest tests --nbmake notebooks $(PYTEST_ARGS)
+	$(BIN)/python -m pytest tests $(PYTEST_ARGS)
 
 lab: $(VENV)/.installed-test
 	$(BIN)/jupyter lab notebooks/

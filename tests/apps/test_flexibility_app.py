@@ -101,15 +101,3 @@ def test_app_is_discovered():
     from powerfirst.apps import apps
 
     assert apps()["flexibility"] == ("powerfirst.apps.flexibility", "Flexibility")
-
-
-@pytest.mark.realdata
-@pytest.mark.notebook
-@pytest.mark.slow
-def test_notebook_runs_and_shows_the_lp_check_and_the_app(repo):
-    from conftest import execute_notebook
-
-    nb, text = execute_notebook(repo / "notebooks" / "40_flexibility.ipynb", timeout=300)
-    assert "LP optimum [MUSD]" in text and "gap [%]" in text
-    assert "EIA-930 load, pro rata" in text and "peak_reduction_mw" in text
-    assert "application/vnd.holoviews_exec.v0+json" in str(nb.cells[-1].outputs)

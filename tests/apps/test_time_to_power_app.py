@@ -64,14 +64,3 @@ def test_app_is_discovered():
     from powerfirst.apps import apps
 
     assert apps()["time_to_power"] == ("powerfirst.apps.time_to_power", "TimeToPower")
-
-
-@pytest.mark.realdata
-@pytest.mark.notebook
-@pytest.mark.slow
-def test_notebook_runs_and_shows_fitted_medians_by_cohort(repo):
-    from conftest import execute_notebook
-
-    nb, text = execute_notebook(repo / "notebooks" / "30_time_to_power.ipynb", timeout=240)
-    assert "fitted P50 [month]" in text and "2010-2014" in text and "TC1" in text
-    assert "application/vnd.holoviews_exec.v0+json" in str(nb.cells[-1].outputs)
