@@ -77,11 +77,10 @@ def cmd_forecast_load(args) -> int:
 
 
 def _cfg_demand(p: argparse.ArgumentParser):
-    from powerfirst.models.forecast.annual import DRIVER_SCENARIOS, REGIONS
-
-    p.add_argument("--scenario", type=str_list, default=list(DRIVER_SCENARIOS),
-                   help=f"comma-separated driver scenarios (default all: {', '.join(DRIVER_SCENARIOS)})")
-    p.add_argument("--region", type=str_list, default=list(REGIONS), help="comma-separated regions (default all)")
+    # the names are resolved when the command runs: importing the model here would slow every `powerfirst` call
+    p.add_argument("--scenario", type=str_list, default=None,
+                   help="comma-separated driver scenarios (default all presets of models.forecast.annual)")
+    p.add_argument("--region", type=str_list, default=None, help="comma-separated regions (default all)")
     p.add_argument("--years", type=years_range, default=(2024, 2035), help="first-last year, default 2024-2035")
     p.add_argument("--format", choices=["table", "json", "csv"], default="table")
 
@@ -125,9 +124,10 @@ def demand_records(cube) -> list[dict]:
 @command("forecast-demand", "annual data-centre electricity by region, year and scenario (driver model, trend "
                             "quantiles, published ranges)", _cfg_demand)
 def cmd_forecast_demand(args) -> int:
-    from powerfirst.models.forecast.annual import demand_cube
+    from powerfirst.models.forecast.annual import DRIVER_SCENARIOS, REGIONS, demand_cube
 
-    cube = demand_cube(args.scenario, args.region, range(args.years[0], args.years[1] + 1))
+    scenarios = args.scenario or list(DRIVER_SCENARIOS)
+    cube = demand_cube(scenarios, args.region or list(REGIONS), range(args.years[0], args.years[1] + 1))
     recs = demand_records(cube)
     if args.format in ("json", "csv"):
         print_records(recs, args.format)
@@ -138,8 +138,8 @@ def cmd_forecast_demand(args) -> int:
         for region, g in df.groupby("region", sort=False):
             print(f"\n{region}: data-centre electricity [TWh] by scenario (driver model); trend 10-90 % band; "
                   "published range (* = outside every published range)")
-            t = g.pivot(index="year", columns="scenario", values="electricity_twh")[list(args.scenario)]
-            for s in args.scenario:
+            t = g.pivot(index="year", columns="scenario", values="electricity_twh")[scenarios]
+            for s in scenarios:
                 flag = g.set_index(["year", "scenario"])["outside_published"]
                 t[s] = [f"{v:,.0f}{'*' if flag.get((y, s)) else ''}" for y, v in t[s].items()]
             trend = g.drop_duplicates("year").set_index("year")
