@@ -30,8 +30,8 @@ from _common import best_of, peak_rss_mb, report, shared_data
 from powerfirst.cubes.default import load_demo_cubes
 from powerfirst.io.sites import sites_from_frame, sites_to_frame
 from powerfirst.models.dispatch import dispatch_reference, prepare, run_prepared
-from powerfirst.models.dispatch_inputs import curtailment_for
-from powerfirst.models.dispatch_lp import solve_site_lp
+from powerfirst.models.dispatch.inputs import curtailment_for
+from powerfirst.models.dispatch.lp import solve_site_lp
 
 N_SITES = int(os.environ.get("DISPATCH_SITES", 2000))
 N_REFERENCE = int(os.environ.get("DISPATCH_REFERENCE", 4))
@@ -82,7 +82,7 @@ def main():
     sites, energy = synthetic_inputs(N_SITES)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        from powerfirst.io.eia930_releases import read_cleaned_releases
+        from powerfirst.cubes.grid import read_cleaned_releases
 
         load = read_cleaned_releases(shared_data() / "eia930", start="2016-01-01", end="2025-01-01")["demand"].load()
     time_index = energy.indexes["time"]

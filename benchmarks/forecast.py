@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from _common import peak_rss_mb, report, shared_data
-from powerfirst.io.eia930_releases import read_cleaned_releases
+from powerfirst.cubes.grid import read_cleaned_releases
 from powerfirst.models.forecast.backtest import EVALUATION_BAS, evaluate_bas, mape
 from powerfirst.models.forecast.hourly import HourlyLoadForecaster, _holidays
 

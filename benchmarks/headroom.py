@@ -12,15 +12,15 @@ import warnings
 import numpy as np
 
 from _common import best_of, peak_rss_mb, report, shared_data
-from powerfirst.io.eia930_releases import read_cleaned_releases
+from powerfirst.cubes.grid import read_cleaned_releases
 from powerfirst.models.headroom import (
-    _solve_kernel,
-    _year_codes,
     flexible_headroom,
     headroom_reference,
     local_years,
     seasonal_thresholds,
 )
+from powerfirst.models.headroom._kernel import _solve_kernel
+from powerfirst.models.headroom.solver import _year_codes
 
 LIMITS = [0.25, 0.5, 1.0, 5.0]
 

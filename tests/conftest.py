@@ -87,7 +87,7 @@ def norris_grid(shared):
     """The 22-BA grid cube 2016-2024 from the two cleaned releases (read once per session)."""
     import warnings
 
-    from powerfirst.io.eia930_releases import read_cleaned_releases
+    from powerfirst.cubes.grid import read_cleaned_releases
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

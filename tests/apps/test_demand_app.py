@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "models"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "models" / "forecast"))
 
 from _forecast_data import synthetic_load  # noqa: E402
 

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from powerfirst.errors import DataFormatError, ValidationError
-from powerfirst.io.eia930 import detect_format, flag_report, read_eia930
+from powerfirst.io.eia930 import detect_format
+from powerfirst.cubes.grid import flag_report, read_eia930
 from powerfirst.io.screening import FLAGS
 from powerfirst.schema import check
 

@@ -10,7 +10,7 @@ import pytest
 
 from powerfirst.errors import ValidationError
 from powerfirst.io.queues import fuel_group, read_queue
-from powerfirst.models.queue_durations import (
+from powerfirst.models.time_to_power.queue import (
     fit_stage_durations,
     lognormal_aft_fit,
     stage_rows_from_fit,

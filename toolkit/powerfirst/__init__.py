@@ -15,8 +15,9 @@ scenarios → viz → apps.
 from powerfirst._version import __version__
 from powerfirst.cubes import accessor as _accessor  # noqa: F401  (registers ds.pf)
 from powerfirst.errors import DataFormatError, PowerfirstError, Problem, ValidationError
-from powerfirst.io.eia930 import flag_report, read_eia930
-from powerfirst.io.eia930_releases import NORRIS_BAS, read_cleaned_releases
+from powerfirst.cubes.grid import flag_report, read_eia930
+from powerfirst.io.eia930_releases import NORRIS_BAS
+from powerfirst.cubes.grid import read_cleaned_releases
 from powerfirst.io.facts import fact, read_facts
 from powerfirst.io.sites import read_sites, sites_to_frame
 from powerfirst.io.store import read_netcdf, read_zarr, write_netcdf, write_zarr

@@ -118,7 +118,7 @@ class DemandGrowthState(param.Parameterized):
 def _shared_grid():
     import warnings
 
-    from powerfirst.io.eia930_releases import read_cleaned_releases
+    from powerfirst.cubes.grid import read_cleaned_releases
     from powerfirst.models.forecast.backtest import EVALUATION_BAS
 
     src = shared_eia930()

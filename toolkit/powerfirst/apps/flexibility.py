@@ -11,9 +11,9 @@ import param
 import xarray as xr
 
 from powerfirst.models.dispatch import dispatch
-from powerfirst.models.dispatch_inputs import curtailment_for
-from powerfirst.models.sizing import sizing_tradeoff
-from powerfirst.models.vpp import fleet_by_ba, vpp_peak_reduction
+from powerfirst.models.dispatch.inputs import curtailment_for
+from powerfirst.models.dispatch.sizing import sizing_tradeoff
+from powerfirst.models.dispatch.vpp import fleet_by_ba, vpp_peak_reduction
 from powerfirst.viz.dispatch import (
     dispatch_stack,
     sizing_tradeoff_plot,
@@ -73,7 +73,7 @@ class FlexibilityState(param.Parameterized):
         load = default_grid_load()
         ba_load, curt = None, None
         if load is not None:
-            from powerfirst.models.dispatch_inputs import align_to_typical_year
+            from powerfirst.models.dispatch.inputs import align_to_typical_year
 
             time = energy.indexes["time"]
             curt = curtailment_for(energy["ba"].values, time, load)

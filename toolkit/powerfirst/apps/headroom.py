@@ -74,7 +74,7 @@ def default_grid_load():
     when they are absent (cached for the server's lifetime)."""
     import warnings
 
-    from powerfirst.io.eia930_releases import read_cleaned_releases
+    from powerfirst.cubes.grid import read_cleaned_releases
 
     src = default_source()
     if src is None:

@@ -1,10 +1,31 @@
-"""Model commands of the ``powerfirst`` CLI: one module per model, each registering its
-sub-commands with :func:`powerfirst.cli.command` when imported (``powerfirst.cli.main``
-imports every module of this package)."""
+"""Commands of the ``powerfirst`` CLI: one module per topic, each registering its sub-commands
+with :func:`command` when imported (:func:`powerfirst.cli.main` imports every module of this
+package).  This module holds the registry and the argument and output helpers they share."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+from collections.abc import Callable
+
+COMMANDS: dict[str, tuple[Callable, Callable, str]] = {}
+
+
+def command(name: str, help: str, configure: Callable[[argparse.ArgumentParser], None]):
+    """Decorator registering ``func(args) -> int`` as sub-command ``name``."""
+
+    def deco(func):
+        COMMANDS[name] = (configure, func, help)
+        return func
+
+    return deco
+
+
+def _eprint(*a):
+    print(*a, file=sys.stderr)
+
+
 
 
 def years_range(text: str | None) -> tuple[int, int] | None:
@@ -32,3 +53,17 @@ def float_list(text: str) -> list[float]:
 def str_list(text: str) -> list[str]:
     """``'PJM,MISO'`` → ['PJM', 'MISO']."""
     return [x.strip() for x in text.split(",") if x.strip()]
+
+
+def print_records(records: list[dict], fmt: str, columns: list[str] | None = None, floatfmt: str = ".3g"):
+    """Print records as a table, JSON or CSV (used by the model commands)."""
+    import pandas as pd
+
+    if fmt == "json":
+        print(json.dumps(records, indent=1, default=lambda o: None if o != o else str(o)))
+        return
+    df = pd.DataFrame.from_records(records, columns=columns)
+    if fmt == "csv":
+        df.to_csv(sys.stdout, index=False)
+    else:
+        print(df.to_string(index=False, float_format=lambda v: format(v, floatfmt)))

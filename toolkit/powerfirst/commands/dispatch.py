@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from powerfirst.cli import command, print_records
-from powerfirst.commands import str_list
+from powerfirst.commands import command, print_records, str_list
 
 
 def parse_scenario(text: str) -> tuple[str, dict]:
@@ -113,7 +112,7 @@ def cmd_dispatch(args) -> int:
     curtailment = None
     if args.grid:
         from powerfirst.commands.headroom import load_grid
-        from powerfirst.models.dispatch_inputs import curtailment_profiles
+        from powerfirst.models.dispatch.inputs import curtailment_profiles
 
         bas = sorted(set(map(str, energy["ba"].values if "ba" in energy.coords else sites["ba"].values)))
         grid = load_grid(args.grid, bas=None)

@@ -6,8 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from powerfirst.cli import command, print_records
-from powerfirst.commands import str_list, years_range
+from powerfirst.commands import command, print_records, str_list, years_range
 
 
 def _year(text: str) -> int:

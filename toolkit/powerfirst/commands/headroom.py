@@ -7,14 +7,14 @@ import sys
 import warnings
 from pathlib import Path
 
-from powerfirst.cli import command, print_records
-from powerfirst.commands import float_list, str_list, years_range
+from powerfirst.commands import command, float_list, print_records, str_list, years_range
 
 
 def load_grid(sources, bas=None, years=None, progress: bool = True):
     """Grid cube from ``--source`` paths: folders holding the cleaned releases, or EIA-930 files."""
-    from powerfirst.io.eia930 import read_eia930
-    from powerfirst.io.eia930_releases import NORRIS_BAS, find_releases, read_cleaned_releases
+    from powerfirst.cubes.grid import read_eia930
+    from powerfirst.io.eia930_releases import NORRIS_BAS, find_releases
+    from powerfirst.cubes.grid import read_cleaned_releases
 
     start = f"{years[0]}-01-01" if years else None
     end = f"{years[1] + 1}-01-01" if years else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from powerfirst.cli import command, print_records
+from powerfirst.commands import command, print_records
 
 
 def _cfg_run(p: argparse.ArgumentParser):

@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from powerfirst.cli import command, print_records
-from powerfirst.commands import str_list
+from powerfirst.commands import command, print_records, str_list
 
 
 def _cfg_ttp(p: argparse.ArgumentParser):

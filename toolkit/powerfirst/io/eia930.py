@@ -51,24 +51,23 @@ import io
 import json
 import re
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import xarray as xr
 
-from powerfirst._provenance import file_hash, provenance
+from powerfirst._provenance import file_hash
 from powerfirst.errors import DataFormatError, Problem, ValidationError
-from powerfirst.io.screening import FLAGS, ScreeningSettings, flag_attrs, flag_names, screen_series
-from powerfirst.schema.tables import _grids
 
 __all__ = [
-    "read_eia930",
+    "read_eia930_records",
     "read_records",
     "detect_format",
-    "records_to_cube",
-    "flag_report",
+    "make_records",
+    "concat_records",
+    "parse_numbers",
+    "VARIABLE_META",
     "FORMATS",
 ]
 
@@ -79,7 +78,7 @@ _EMPTY_TOKENS = {"", "EMPTY", "MISSING", "NA", "NAN", "NULL", "NONE"}
 
 # EIA-930 type codes -> cube variable
 _TYPE_VARIABLE = {"D": "demand", "DF": "demand_forecast", "NG": "net_generation", "TI": "total_interchange"}
-_VAR_META = {
+VARIABLE_META = {
     "demand": ("electricity demand", "MW"),
     "demand_forecast": ("day-ahead demand forecast", "MW"),
     "net_generation": ("net generation", "MW"),
@@ -100,7 +99,7 @@ _RECORD_COLUMNS = ["ba", "variable", "key", "time", "value", "empty", "file", "r
 # helpers
 
 
-def _to_number(values) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def parse_numbers(values) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Parse numbers like ``'1,060'``, ``2455``, ``None``, ``'EMPTY'``.
 
     Returns (values, empty, unreadable): ``empty`` marks empty or marker cells
@@ -121,7 +120,7 @@ def _to_number(values) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 _TEXT_COLUMNS = ("ba", "variable", "key", "file")
 
 
-def _records(ba, variable, key, time, value, empty, file, row) -> pd.DataFrame:
+def make_records(ba, variable, key, time, value, empty, file, row) -> pd.DataFrame:
     """Long records; text columns are categorical (cheap to build, filter and concatenate)."""
     n = len(time)
 
@@ -142,7 +141,7 @@ def _records(ba, variable, key, time, value, empty, file, row) -> pd.DataFrame:
     })
 
 
-def _concat_records(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
+def concat_records(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
     """Concatenate record frames, keeping the text columns categorical."""
     from pandas.api.types import union_categoricals
 
@@ -263,14 +262,14 @@ def _read_balance_csv(path: Path) -> pd.DataFrame:
     for col, (var, key) in columns.items():
         if col not in df.columns:
             continue
-        val, empty, bad = _to_number(df[col])
+        val, empty, bad = parse_numbers(df[col])
         _check_unparsed(problems, file, col, bad, df[col].tolist(), rows)
         if var == "generation" and empty.all():
             continue
-        out.append(_records(ba, var, key, start, val, empty, file, rows))
+        out.append(make_records(ba, var, key, start, val, empty, file, rows))
     if problems:
         raise ValidationError(problems, what=file)
-    return _concat_records(out)
+    return concat_records(out)
 
 
 def _read_interchange_csv(path: Path) -> pd.DataFrame:
@@ -278,11 +277,11 @@ def _read_interchange_csv(path: Path) -> pd.DataFrame:
     df, rows, start, problems = _read_grid_monitor_csv(
         path, ["Balancing Authority", "Directly Interconnected Balancing Authority", "Interchange (MW)",
                "UTC Time at End of Hour"])
-    val, empty, bad = _to_number(df["Interchange (MW)"])
+    val, empty, bad = parse_numbers(df["Interchange (MW)"])
     _check_unparsed(problems, file, "Interchange (MW)", bad, df["Interchange (MW)"].tolist(), rows)
     if problems:
         raise ValidationError(problems, what=file)
-    return _records(df["Balancing Authority"].str.strip().to_numpy(dtype=object), "interchange",
+    return make_records(df["Balancing Authority"].str.strip().to_numpy(dtype=object), "interchange",
                     df["Directly Interconnected Balancing Authority"].str.strip().to_numpy(dtype=object),
                     start, val, empty, file, rows)
 
@@ -336,7 +335,7 @@ def _read_api_v2(path: Path) -> pd.DataFrame:
         else:
             t = pd.to_datetime(period, format="%Y-%m-%dT%H", errors="coerce")
         _check_unparsed(problems, file, "period", t.isna().to_numpy(), period.tolist(), rows)
-        val, empty, bad = _to_number(df["value"])
+        val, empty, bad = parse_numbers(df["value"])
         _check_unparsed(problems, file, "value", bad, df["value"].tolist(), rows)
         units = set(df.get("value-units", pd.Series(["megawatthours"])).dropna().astype(str).str.lower())
         if units - {"megawatthours", "megawatts", "mwh", "mw"}:
@@ -346,10 +345,10 @@ def _read_api_v2(path: Path) -> pd.DataFrame:
             raise ValidationError(problems, what=file)
         start = _end_to_start(_naive_utc(t))
         if "fromba" in df.columns:
-            out.append(_records(df["fromba"].to_numpy(dtype=object), "interchange",
+            out.append(make_records(df["fromba"].to_numpy(dtype=object), "interchange",
                                 df["toba"].to_numpy(dtype=object), start, val, empty, file, rows))
         elif "fueltype" in df.columns:
-            out.append(_records(df["respondent"].to_numpy(dtype=object), "generation",
+            out.append(make_records(df["respondent"].to_numpy(dtype=object), "generation",
                                 df["fueltype"].to_numpy(dtype=object), start, val, empty, file, rows))
         elif "type" in df.columns:
             types = df["type"].astype(str)
@@ -357,11 +356,11 @@ def _read_api_v2(path: Path) -> pd.DataFrame:
             if unknown:
                 raise ValidationError([Problem(f"unknown type codes {unknown}; expected D, DF, NG or TI",
                                                file=file, column="type")], what=file)
-            out.append(_records(df["respondent"].to_numpy(dtype=object),
+            out.append(make_records(df["respondent"].to_numpy(dtype=object),
                                 types.map(_TYPE_VARIABLE).to_numpy(dtype=object), "", start, val, empty, file, rows))
         else:
             raise DataFormatError(f"{file}: response rows have neither 'type', 'fueltype' nor 'fromba'")
-    return _concat_records(out)
+    return concat_records(out)
 
 
 _SERIES_RE = re.compile(r"^EBA\.(?P<ba>[A-Z0-9_]+)-(?P<other>[A-Z0-9_]+)\.(?P<rest>[A-Z.]+?)\.(?P<freq>HL|H)$")
@@ -419,13 +418,13 @@ def _read_eba_json(path: Path) -> pd.DataFrame:
         rows = np.arange(1, len(data) + 1)
         _check_unparsed(problems, f"{file} ({obj['series_id']})", "data[][0]", np.asarray(t.isna()),
                         stamps.tolist(), rows)
-        val, empty, bad = _to_number(pd.Series([d[1] if len(d) > 1 else None for d in data]))
-        out.append(_records(ba, var, key, _end_to_start(t), val, empty, f"{file} ({obj['series_id']})", rows))
+        val, empty, bad = parse_numbers(pd.Series([d[1] if len(d) > 1 else None for d in data]))
+        out.append(make_records(ba, var, key, _end_to_start(t), val, empty, f"{file} ({obj['series_id']})", rows))
     if problems:
         raise ValidationError(problems, what=file)
     if not out:
         raise DataFormatError(f"{path}: no EBA series objects with data")
-    return _concat_records(out)
+    return concat_records(out)
 
 
 def _read_eba_wide_csv(path: Path) -> pd.DataFrame:
@@ -441,12 +440,12 @@ def _read_eba_wide_csv(path: Path) -> pd.DataFrame:
     out = []
     for col in df.columns:
         ba, var, key, _ = _parse_series_id(col)
-        val, empty, bad = _to_number(df[col])
+        val, empty, bad = parse_numbers(df[col])
         _check_unparsed(problems, file, col, bad, df[col].tolist(), rows)
-        out.append(_records(ba, var, key, start, val, empty, file, rows))
+        out.append(make_records(ba, var, key, start, val, empty, file, rows))
     if problems:
         raise ValidationError(problems, what=file)
-    return _concat_records(out)
+    return concat_records(out)
 
 
 def _read_ruggles_file(path: Path, ba: str | None = None) -> pd.DataFrame:
@@ -465,26 +464,26 @@ def _read_ruggles_file(path: Path, ba: str | None = None) -> pd.DataFrame:
     out = []
     if tcol == "date_time_utc" or not any("(MW)" in c for c in df.columns):  # wide table: one column per region
         for col in df.columns[1:]:
-            val, empty, bad = _to_number(df[col])
+            val, empty, bad = parse_numbers(df[col])
             _check_unparsed(problems, file, col, bad, df[col].tolist(), rows)
             name = col.replace("_SUM_OF_SUBREGIONS", "")
             var = "demand_cleaned_subregion_sum" if col.endswith("_SUM_OF_SUBREGIONS") else "demand_cleaned"
-            out.append(_records(name, var, "", start, val, empty, file, rows))
+            out.append(make_records(name, var, "", start, val, empty, file, rows))
     else:
         ba = ba or path.stem
         colmap = {"raw demand (MW)": "demand", "demand (MW)": "demand", "cleaned demand (MW)": "demand_cleaned",
                   "forecast demand (MW)": "demand_forecast"}
         for col, var in colmap.items():
             if col in df.columns:
-                val, empty, bad = _to_number(df[col])
+                val, empty, bad = parse_numbers(df[col])
                 _check_unparsed(problems, file, col, bad, df[col].tolist(), rows)
-                out.append(_records(ba, var, "", start, val, empty, file, rows))
+                out.append(make_records(ba, var, "", start, val, empty, file, rows))
         if "category" in df.columns:
             flagged = (df["category"].str.strip() != "OKAY").to_numpy(dtype=float)
-            out.append(_records(ba, "source_flag", "", start, flagged, np.zeros(len(df), bool), file, rows))
+            out.append(make_records(ba, "source_flag", "", start, flagged, np.zeros(len(df), bool), file, rows))
     if problems:
         raise ValidationError(problems, what=file)
-    return _concat_records(out)
+    return concat_records(out)
 
 
 def _read_tidy(path: Path, *, tz: str | None = None, time_convention: str = "hour-beginning",
@@ -513,7 +512,7 @@ def _read_tidy(path: Path, *, tz: str | None = None, time_convention: str = "hou
     fmt = "%d-%m-%Y %H:%M" if dayfirst else None
     t = pd.to_datetime(df[tcol], format=fmt, errors="coerce", utc=tz is None)
     _check_unparsed(problems, file, tcol, pd.isna(t).to_numpy(), df[tcol].tolist(), rows)
-    val, empty, bad = _to_number(df[vcol])
+    val, empty, bad = parse_numbers(df[vcol])
     _check_unparsed(problems, file, vcol, bad, df[vcol].tolist(), rows)
     if problems:
         raise ValidationError(problems, what=file)
@@ -529,7 +528,7 @@ def _read_tidy(path: Path, *, tz: str | None = None, time_convention: str = "hou
         t = _naive_utc(t)
         if time_convention == "hour-ending":
             t = _end_to_start(t)
-    rec = _records(bas, "demand", "", t, val, empty, file, rows)
+    rec = make_records(bas, "demand", "", t, val, empty, file, rows)
     rec.attrs["dropped"] = dropped
     return rec
 
@@ -581,11 +580,11 @@ def _read_isone_json(path: Path) -> pd.DataFrame:
     problems: list[Problem] = []
     t = pd.to_datetime(df["BeginDate"], utc=True, errors="coerce", format="ISO8601")
     _check_unparsed(problems, file, "BeginDate", t.isna().to_numpy(), df["BeginDate"].tolist(), rows)
-    val, empty, bad = _to_number(df["Load"])
+    val, empty, bad = parse_numbers(df["Load"])
     _check_unparsed(problems, file, "Load", bad, df["Load"].tolist(), rows)
     if problems:
         raise ValidationError(problems, what=file)
-    return _records("ISNE", "demand", "", _naive_utc(t), val, empty, file, rows)
+    return make_records("ISNE", "demand", "", _naive_utc(t), val, empty, file, rows)
 
 
 _READERS = {
@@ -615,228 +614,21 @@ def read_records(path, format: str = "auto", **kwargs) -> pd.DataFrame:
     return reader(path, **kwargs) if fmt == "tidy" else reader(path)
 
 
-# ---------------------------------------------------------------------------
-# assembling the cube
+def read_eia930_records(paths, *, format: str = "auto", bas: Sequence[str] | None = None, start=None, end=None,
+                        **tidy_kwargs) -> tuple[pd.DataFrame, list[str]]:
+    """Read one or more EIA-930 files (any supported format) into long records.
 
-
-def _hourly_axis(times: pd.Series) -> pd.DatetimeIndex:
-    t0, t1 = times.min(), times.max()
-    return pd.date_range(t0, t1, freq="h")
-
-
-def _pivot(rec: pd.DataFrame, axis: pd.DatetimeIndex, bas: list[str], keys: list[str] | None = None):
-    """Values, empty-mask and duplicate-mask arrays on (ba[, key], time)."""
-    if keys is None:
-        shape = (len(bas), len(axis))
-        bi = pd.Index(bas).get_indexer(rec["ba"])
-        ti = axis.get_indexer(rec["time"])
-        flat = bi * len(axis) + ti
-    else:
-        shape = (len(bas), len(keys), len(axis))
-        bi = pd.Index(bas).get_indexer(rec["ba"])
-        ki = pd.Index(keys).get_indexer(rec["key"])
-        ti = axis.get_indexer(rec["time"])
-        flat = (bi * len(keys) + ki) * len(axis) + ti
-    ok = ti >= 0
-    flat = flat[ok]
-    vals = rec["value"].to_numpy()[ok]
-    emp = rec["empty"].to_numpy()[ok]
-    size = int(np.prod(shape))
-    out = np.full(size, np.nan)
-    empty = np.zeros(size, bool)
-    present = np.zeros(size, bool)
-    dup = np.zeros(size, bool)
-    # first occurrence wins: write in reverse so the first lands last
-    order = np.arange(flat.size)[::-1]
-    out[flat[order]] = vals[order]
-    empty[flat[order]] = emp[order]
-    counts = np.bincount(flat, minlength=size)
-    dup[counts > 1] = True
-    present[counts > 0] = True
-    return out.reshape(shape), empty.reshape(shape), dup.reshape(shape), present.reshape(shape)
-
-
-def records_to_cube(rec: pd.DataFrame, *, screen: bool = True, settings: ScreeningSettings | None = None,
-                    prefer_cleaned: bool = True, sources: Iterable[str] = ()) -> xr.Dataset:
-    """Assemble long records into the grid cube (``ba`` x ``time``).
-
-    Demand is screened (:func:`powerfirst.io.screening.screen_series`) unless
-    ``screen=False``.  Where the records carry a source's cleaned demand
-    (``demand_cleaned``, as in the Ruggles et al. releases) and
-    ``prefer_cleaned`` is true, ``demand`` takes the source's cleaned values
-    and ``flag`` still records what the screening found in the raw values.
-    """
-    if rec.empty:
-        raise DataFormatError("no records to assemble (the inputs hold no hourly values)")
-    rec = rec[rec["time"].notna()]
-    axis = _hourly_axis(rec["time"])
-    data_vars: dict[str, tuple] = {}
-    bas_all = sorted(rec["ba"].unique())
-    dropped_rows: list[dict] = []
-
-    dem = rec[rec["variable"] == "demand"]
-    cleaned = rec[rec["variable"].isin(["demand_cleaned", "demand_cleaned_subregion_sum"])]
-    # where a release cleans only an ISO's sub-regions, the sum of the cleaned sub-regions
-    # ("demand_cleaned_subregion_sum") stands in for the ISO total; where both exist for an hour,
-    # the ISO's own cleaned total wins (first occurrence)
-    if not cleaned.empty:
-        cleaned = cleaned.sort_values("variable", key=lambda v: (v == "demand_cleaned_subregion_sum"),
-                                      kind="stable")
-    dem_bas = sorted(set(dem["ba"]) | set(cleaned["ba"]))
-    if dem_bas:
-        raw, empty, dup, present = _pivot(dem, axis, dem_bas)
-        # record duplicates beyond the first
-        if dup.any():
-            d = dem[dem.duplicated(["ba", "time"], keep="first")]
-            for r in d.head(1000).itertuples():
-                dropped_rows.append({"file": r.file, "row": int(r.row), "ba": r.ba, "time": str(r.time),
-                                     "value": r.value, "reason": "duplicated timestamp; first value kept"})
-            warnings.warn(f"{len(d)} duplicated (ba, time) rows: the first value of each was kept; "
-                          "see the cube's 'dropped_rows' attribute", stacklevel=3)
-        has_raw = present.any(axis=1)
-        cln = None
-        if not cleaned.empty and prefer_cleaned:
-            cln, _e, _d, cln_present = _pivot(cleaned, axis, dem_bas)
-            sums = cleaned[cleaned["variable"] == "demand_cleaned_subregion_sum"]
-            is_sum = _pivot(sums, axis, dem_bas)[3] & ~_pivot(
-                cleaned[cleaned["variable"] == "demand_cleaned"], axis, dem_bas)[3]
-        src = rec[rec["variable"] == "source_flag"]
-        srcflag = _pivot(src, axis, dem_bas)[0] > 0 if not src.empty else np.zeros(raw.shape, bool)
-        demand = np.full(raw.shape, np.nan)
-        flag = np.zeros(raw.shape, np.uint16)
-        for i, ba in enumerate(dem_bas):
-            use_clean = cln is not None and cln_present[i].any()
-            valid_raw = has_raw[i] and np.isfinite(np.where(empty[i], np.nan, raw[i])).any()
-            if has_raw[i] and screen and not valid_raw:
-                flag[i] = np.where(present[i], FLAGS["EMPTY"], FLAGS["MISSING"]).astype(np.uint16)
-                warnings.warn(f"{ba}: no valid demand value in the inputs; demand left NaN", stacklevel=3)
-            elif has_raw[i] and screen:
-                # hours outside the BA's own reporting span are not "missing"
-                span = np.flatnonzero(present[i])
-                lo, hi = span[0], span[-1] + 1
-                with warnings.catch_warnings():
-                    if use_clean:  # the source's cleaned values replace the fill
-                        warnings.simplefilter("ignore")
-                    else:
-                        warnings.filterwarnings("always")
-                    f_i, fl_i, _m = screen_series(raw[i, lo:hi], empty=empty[i, lo:hi],
-                                                  missing=~present[i, lo:hi], duplicate=dup[i, lo:hi],
-                                                  source_flag=srcflag[i, lo:hi], settings=settings)
-                demand[i, lo:hi] = f_i
-                flag[i, lo:hi] = fl_i
-            elif has_raw[i]:
-                demand[i] = np.where(empty[i], np.nan, raw[i])
-            if use_clean:
-                ok = cln_present[i] & np.isfinite(cln[i])
-                demand[i] = np.where(ok, cln[i], demand[i])
-                rep = np.where(empty[i], np.nan, raw[i])
-                # a sum of cleaned sub-regions is another aggregate than the reported total: there
-                # the flags are those the screening of the reported total found
-                direct = ok & ~is_sum[i]
-                reported = direct & np.isfinite(rep)
-                same = reported & np.isclose(cln[i], rep, rtol=1e-6, atol=0.5)
-                changed = direct & present[i] & ~same  # reported value differs, or was empty
-                fl = flag[i]
-                # the source kept the reported value: not filled (screening bits stay visible)
-                fl = np.where(same, fl & ~np.uint16(FLAGS["FILLED"]), fl)
-                fl = np.where(changed, fl | FLAGS["FILLED"] | FLAGS["SOURCE"], fl)
-                fl = np.where(srcflag[i], fl | FLAGS["SOURCE"], fl)
-                flag[i] = fl.astype(np.uint16)
-        data_vars["demand"] = (("ba", "time"), demand, {
-            "units": "MW", "long_name": "electricity demand",
-            "comment": "screened and filled (powerfirst.io.screening); the source's cleaned values where it "
-                       "provides them"})
-        if has_raw.any():
-            data_vars["demand_raw"] = (("ba", "time"), np.where(empty, np.nan, raw),
-                                       {"units": "MW", "long_name": "reported electricity demand"})
-        data_vars["flag"] = (("ba", "time"), flag, flag_attrs())
-        bas_all = sorted(set(bas_all) | set(dem_bas))
-
-    for var in ("demand_forecast", "net_generation", "total_interchange"):
-        sub = rec[rec["variable"] == var]
-        if sub.empty:
-            continue
-        bas = sorted(sub["ba"].unique())
-        vals, empty, _d, _p = _pivot(sub, axis, bas)
-        da = xr.DataArray(np.where(empty, np.nan, vals), dims=("ba", "time"),
-                          coords={"ba": bas, "time": axis})
-        long_name, units = _VAR_META[var]
-        data_vars[var] = (("ba", "time"), da.reindex(ba=bas_all).values, {"units": units, "long_name": long_name})
-
-    for var, keyname in (("generation", "fuel"), ("interchange", "counterparty")):
-        sub = rec[rec["variable"] == var]
-        if sub.empty:
-            continue
-        bas, keys = sorted(sub["ba"].unique()), sorted(sub["key"].unique())
-        vals, empty, _d, _p = _pivot(sub, axis, bas, keys)
-        da = xr.DataArray(np.where(empty, np.nan, vals), dims=("ba", keyname, "time"),
-                          coords={"ba": bas, keyname: keys, "time": axis}).reindex(ba=bas_all)
-        long_name, units = _VAR_META[var]
-        data_vars[var] = (da.dims, da.values, {"units": units, "long_name": long_name})
-
-    coords: dict = {"ba": bas_all, "time": axis}
-    for _var, (dims, _v, _a) in list(data_vars.items()):
-        if "fuel" in dims:
-            coords["fuel"] = sorted(rec.loc[rec["variable"] == "generation", "key"].unique())
-        if "counterparty" in dims:
-            coords["counterparty"] = sorted(rec.loc[rec["variable"] == "interchange", "key"].unique())
-    # demand variables were built on dem_bas; align to bas_all
-    ds = xr.Dataset(coords=coords)
-    for var, (dims, vals, attrs) in data_vars.items():
-        if var in ("demand", "demand_raw", "flag"):
-            da = xr.DataArray(vals, dims=dims, coords={"ba": dem_bas, "time": axis}, attrs=attrs)
-            fill = 0 if var == "flag" else np.nan
-            da = da.reindex(ba=bas_all, fill_value=fill)
-            da.attrs = attrs
-            ds[var] = da.astype(np.uint16) if var == "flag" else da
-        else:
-            ds[var] = xr.DataArray(vals, dims=dims, coords={d: coords[d] for d in dims}, attrs=attrs)
-    grids = _grids()
-    ds = ds.assign_coords(
-        ba_name=("ba", [grids.at[b, "name"] if b in grids.index else b for b in bas_all]),
-        timezone=("ba", [grids.at[b, "timezone"] if b in grids.index else "UTC" for b in bas_all]),
-    )
-    ds["time"].attrs.update({"long_name": "start of the hour (UTC)", "comment": "hour-beginning, UTC"})
-    ds.attrs.update({"pf_kind": "grid", "title": "EIA-930 hourly balancing-authority data"})
-    ds.attrs.update(provenance(sources=";".join(sources) if sources else None))
-    if dropped_rows:
-        ds.attrs["dropped_rows"] = json.dumps(dropped_rows)
-    return ds
-
-
-def read_eia930(paths, *, format: str = "auto", screen: bool = True, bas: Sequence[str] | None = None,
-                start=None, end=None, settings: ScreeningSettings | None = None,
-                prefer_cleaned: bool = True, **tidy_kwargs) -> xr.Dataset:
-    """Read one or more EIA-930 files (any supported format) into the grid cube.
-
-    Parameters
-    ----------
-    paths : path or list of paths
-        Files (or folders, read recursively for ``.csv``, ``.json``,
-        ``.csv.gz``, ``.parquet``, ``.yaml``).
-    format : str
-        ``'auto'`` (detect per file) or one of :data:`FORMATS`.
-    screen : bool
-        Screen and fill raw demand (default).  Without it, ``demand`` is the
-        reported value with empty cells as NaN.
-    bas : list of str, optional
-        Keep only these balancing authorities.
-    start, end : str or datetime, optional
-        Keep hours (UTC, hour-beginning) from ``start`` up to but excluding ``end``.
-    prefer_cleaned : bool
-        Use a source's own cleaned demand where present (Ruggles et al.).
-    **tidy_kwargs
-        For ``tidy`` files: ``tz``, ``time_convention``, ``ba``,
-        ``time_column``, ``value_column``, ``dayfirst``.
+    Parameters are those of :func:`powerfirst.cubes.grid.read_eia930`, which assembles the
+    records into the grid cube.
 
     Returns
     -------
-    xarray.Dataset
-        Grid cube: ``demand`` [MW], ``demand_raw`` [MW], ``flag`` and, where the
-        sources have them, ``demand_forecast``, ``net_generation``,
-        ``total_interchange``, ``generation`` (``fuel``) and ``interchange``
-        (``counterparty``), on ``ba`` x ``time`` (UTC, hour-beginning).
-        Use :func:`flag_report` for the list of flagged hours.
+    records : pandas.DataFrame
+        Columns ``ba``, ``variable``, ``key``, ``time`` (naive UTC, hour-beginning), ``value``
+        [MW], ``empty``, ``file``, ``row``; ``attrs["dropped"]`` lists rows set aside while
+        reading (duplicated or non-existent local times).
+    sources : list of str
+        ``<file name>:<content hash>`` of every file read.
     """
     files = _expand(paths)
     recs, dropped = [], []
@@ -847,7 +639,7 @@ def read_eia930(paths, *, format: str = "auto", screen: bool = True, bas: Sequen
         if d is not None and len(d):
             dropped.append(d)
         recs.append(r)
-    rec = _concat_records(recs)
+    rec = concat_records(recs)
     if bas is not None:
         unknown = sorted(set(bas) - set(rec["ba"]))
         if unknown:
@@ -859,12 +651,8 @@ def read_eia930(paths, *, format: str = "auto", screen: bool = True, bas: Sequen
         rec = rec[rec["time"] >= pd.Timestamp(start)]
     if end is not None:
         rec = rec[rec["time"] < pd.Timestamp(end)]
-    ds = records_to_cube(rec, screen=screen, settings=settings, prefer_cleaned=prefer_cleaned,
-                         sources=[f"{Path(f).name}:{file_hash(f)}" for f in files])
-    if dropped:
-        prev = json.loads(ds.attrs.get("dropped_rows", "[]"))
-        ds.attrs["dropped_rows"] = json.dumps(prev + pd.concat(dropped).to_dict("records"))
-    return ds
+    rec.attrs["dropped"] = pd.concat(dropped) if dropped else None
+    return rec, [f"{Path(f).name}:{file_hash(f)}" for f in files]
 
 
 def _expand(paths) -> list[Path]:
@@ -884,33 +672,4 @@ def _expand(paths) -> list[Path]:
             raise FileNotFoundError(f"EIA-930 input not found: {p}")
     if not out:
         raise FileNotFoundError(f"no EIA-930 files found in {paths}")
-    return out
-
-
-def flag_report(ds: xr.Dataset) -> pd.DataFrame:
-    """Every flagged hour of a grid cube: ba, time, flag_names, reported and filled demand.
-
-    Rows set aside while reading (duplicated timestamps, local times that do
-    not exist) are listed after the hours, with ``time`` as found in the file
-    and their ``reason``.
-    """
-    if "flag" not in ds:
-        return pd.DataFrame(columns=["ba", "time", "flag_names", "demand_raw", "demand", "reason"])
-    fl = ds["flag"].values
-    bi, ti = np.nonzero(fl)
-    raw = ds["demand_raw"].values[bi, ti] if "demand_raw" in ds else np.full(bi.size, np.nan)
-    out = pd.DataFrame({
-        "ba": ds["ba"].values[bi],
-        "time": ds["time"].values[ti],
-        "flag_names": [flag_names(v) for v in fl[bi, ti]],
-        "demand_raw": raw,
-        "demand": ds["demand"].values[bi, ti],
-        "reason": "",
-    })
-    if "dropped_rows" in ds.attrs:
-        d = pd.DataFrame(json.loads(ds.attrs["dropped_rows"]))
-        d = d.rename(columns={"value": "demand_raw", "time_local": "time"})
-        d["flag_names"] = "SET_ASIDE"
-        out = pd.concat([out, d[[c for c in ("ba", "time", "flag_names", "demand_raw", "reason", "file", "row")
-                                 if c in d.columns]]], ignore_index=True)
     return out

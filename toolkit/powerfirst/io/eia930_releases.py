@@ -1,4 +1,6 @@
-"""The cleaned EIA-930 releases of Ruggles et al., stitched into one grid cube.
+"""The cleaned EIA-930 releases of Ruggles et al.: the files of both releases read into one set of
+long records (:func:`read_release_records`); :func:`powerfirst.cubes.grid.read_cleaned_releases`
+assembles them into the grid cube.
 
 Two releases of *EIA_Cleaned_Hourly_Electricity_Demand_Data* are read:
 
@@ -41,13 +43,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import xarray as xr
 
 from powerfirst.errors import DataFormatError, Problem, ValidationError
-from powerfirst.io.eia930 import _concat_records, _records, _to_number, records_to_cube
-from powerfirst.io.screening import ScreeningSettings
+from powerfirst.io.eia930 import concat_records, make_records, parse_numbers
 
-__all__ = ["read_cleaned_releases", "find_releases", "ISOS_CLEANED_BY_SUBREGION", "NORRIS_BAS"]
+__all__ = ["read_release_records", "find_releases", "is_release_folder", "ISOS_CLEANED_BY_SUBREGION", "NORRIS_BAS"]
 
 ISOS_CLEANED_BY_SUBREGION = ("CISO", "ERCO", "ISNE", "MISO", "NYIS", "PJM", "SWPP")
 #: the 22 balancing authorities of Norris et al. (2025), *Rethinking Load Growth*
@@ -72,6 +72,12 @@ def find_releases(root) -> tuple[Path, Path]:
         raise DataFormatError(f"{root}: no folder of the Ruggles et al. release(s) {', '.join(missing)} "
                               "(expected names containing '2020_Oct' and '2025_Jan')")
     return old, new
+
+
+def is_release_folder(path) -> bool:
+    """True when ``path`` is a folder holding both cleaned releases (see :func:`find_releases`)."""
+    path = Path(path)
+    return path.is_dir() and _find(path, "*2020_Oct*") is not None and _find(path, "*2025_Jan*") is not None
 
 
 def _wide(folder: Path, tag: str) -> pd.DataFrame | None:
@@ -109,15 +115,15 @@ def _read_release_file(path: Path, ba: str, keep) -> list[pd.DataFrame]:
               "forecast demand (MW)": "demand_forecast"}
     for col, var in colmap.items():
         if col in df.columns:
-            val, empty, bad = _to_number(df[col])
+            val, empty, bad = parse_numbers(df[col])
             if bad.any():
                 i = int(np.flatnonzero(bad)[0])
                 raise ValidationError([Problem(f"could not read {df[col].iloc[i]!r}", file=str(path),
                                                row=int(rows[i]), column=col)], what=str(path))
-            out.append(_records(ba, var, "", start, val, empty, str(path), rows))
+            out.append(make_records(ba, var, "", start, val, empty, str(path), rows))
     if "category" in df.columns:
         flagged = (df["category"].str.strip() != "OKAY").to_numpy(dtype=float)
-        out.append(_records(ba, "source_flag", "", start, flagged, np.zeros(len(df), bool), str(path), rows))
+        out.append(make_records(ba, "source_flag", "", start, flagged, np.zeros(len(df), bool), str(path), rows))
     return out
 
 
@@ -125,14 +131,13 @@ def _wide_records(wide: pd.DataFrame, col: str, ba: str, keep, variable="demand_
     s = wide[col]
     s = s[keep(s.index)]
     rows = np.flatnonzero(keep(wide.index)) + 1
-    return _records(ba, variable, "", s.index, s.to_numpy(dtype=float), ~np.isfinite(s.to_numpy(dtype=float)),
+    return make_records(ba, variable, "", s.index, s.to_numpy(dtype=float), ~np.isfinite(s.to_numpy(dtype=float)),
                     wide.attrs["file"], rows)
 
 
-def read_cleaned_releases(root, bas: Sequence[str] | None = None, *, start=None, end=None,
-                          cut="2020-01-01", screen: bool = True,
-                          settings: ScreeningSettings | None = None) -> xr.Dataset:
-    """Read and stitch the two cleaned releases into a grid cube.
+def read_release_records(root, bas: Sequence[str] | None = None, *, start=None, end=None,
+                         cut="2020-01-01") -> tuple[pd.DataFrame, dict[str, list[str]], list[str]]:
+    """Read the files of both cleaned releases for ``bas`` into long records.
 
     Parameters
     ----------
@@ -144,16 +149,17 @@ def read_cleaned_releases(root, bas: Sequence[str] | None = None, *, start=None,
         Hours kept (UTC, hour-beginning; ``end`` excluded).
     cut : str or datetime
         First hour taken from the 2025 release.
-    screen : bool
-        Screen the raw values (flags); the cleaned values are used either way.
 
     Returns
     -------
-    xarray.Dataset
-        Grid cube with ``demand`` (cleaned) [MW], ``demand_raw`` [MW] where
-        the releases carry raw values, ``flag``, and ``demand_forecast`` [MW]
-        where the 2020 release has it; attrs ``source_by_period`` say which
-        file each BA came from.
+    records : pandas.DataFrame
+        Long records (see :func:`powerfirst.io.eia930.make_records`): ``demand`` (raw) [MW],
+        ``demand_cleaned`` or ``demand_cleaned_subregion_sum`` [MW], ``demand_forecast`` [MW]
+        and ``source_flag`` where the files carry them.
+    used : dict
+        Per BA, the release files its records came from.
+    sources : list of str
+        The two release folder names.
     """
     old, new = find_releases(root)
     bas = list(bas) if bas is not None else list(NORRIS_BAS)
@@ -213,11 +219,4 @@ def read_cleaned_releases(root, bas: Sequence[str] | None = None, *, start=None,
                     problems.append(Problem(f"not in the 2025_Jan release ({new})", site=ba))
     if problems:
         raise ValidationError(problems, what=f"EIA-930 releases under {root}")
-    rec = _concat_records(recs)
-    ds = records_to_cube(rec, screen=screen, settings=settings, prefer_cleaned=True,
-                         sources=[f"{old.name}", f"{new.name}"])
-    ds = ds.sel(ba=bas)
-    ds.attrs["source_by_ba"] = "; ".join(f"{b}: {', '.join(v)}" for b, v in used.items())
-    ds.attrs["title"] = "EIA-930 hourly demand, cleaned releases of Ruggles et al. (2020_Oct + 2025_Jan)"
-    ds.attrs["references"] = "Ruggles et al. (2020) Scientific Data 7:155, doi:10.1038/s41597-020-0483-x"
-    return ds
+    return concat_records(recs), used, [old.name, new.name]

@@ -9,7 +9,7 @@ its duration distribution, unit and source::
 ``distribution`` is ``lognormal`` (``p50``, ``p90``), ``triangular`` (``low``, ``mode``,
 ``high``), ``empirical`` (``values``: space-separated durations) or ``fixed`` (``p50``).
 ``kind`` says where the numbers come from: ``fact`` (a row of ``data/facts``), ``fit``
-(:func:`powerfirst.models.queue_durations.fit_stage_durations`), ``assumption`` (a labelled
+(:func:`powerfirst.models.time_to_power.queue.fit_stage_durations`), ``assumption`` (a labelled
 modelling assumption, explained in ``note``) or a mix (``fact+assumption``).  The ``facts``
 column fills fields from the facts tables, e.g.
 ``p50=lead_time_large_power_transformer[period=2024;low=24].value; p90=...high``; each
@@ -160,7 +160,11 @@ def resolve_facts(table: pd.DataFrame, facts: pd.DataFrame | None = None, *, fil
 
 
 def read_stage_table(path=None, *, facts: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Read, resolve and check a stage table (default: the embedded one).
+    """Read and resolve a stage table (default: the embedded one); parse only.
+
+    The semantic checks (distribution parameters, ordering, supply-chain flags) belong to the
+    model that uses the table: :func:`powerfirst.models.time_to_power.check_stage_table`, which
+    :func:`~powerfirst.models.time_to_power.prepare` applies to every table it is given.
 
     Returns
     -------
@@ -172,11 +176,9 @@ def read_stage_table(path=None, *, facts: pd.DataFrame | None = None) -> pd.Data
     Raises
     ------
     ValidationError
-        Every problem found, with file, row and column (see
-        :func:`powerfirst.models.time_to_power.check_stage_table` for the checks).
+        Every parse problem found (missing columns, non-numbers, unresolved facts references),
+        with file, row and column.
     """
-    from powerfirst.models.time_to_power import check_stage_table
-
     path = Path(path) if path is not None else stage_table_path()
     df, problems = _read(path, STAGE_COLUMNS + ["values"])
     if problems:
@@ -194,9 +196,6 @@ def read_stage_table(path=None, *, facts: pd.DataFrame | None = None) -> pd.Data
     out["values"] = [tuple(float(x) for x in str(v).split()) if str(v).strip() else () for v in df["values"]]
     out["region"] = out["region"].str.strip()
     out["file"] = path.name
-    problems = check_stage_table(out, file=str(path))
-    if problems:
-        raise ValidationError(problems, what=str(path))
     return out
 
 

@@ -1,7 +1,7 @@
 """Views of the site dispatch: a site's dispatch stack for a week, the sizing trade-off, the VPP.
 
-Each takes the Datasets of :mod:`powerfirst.models.dispatch`, :mod:`~powerfirst.models.sizing`
-or :mod:`~powerfirst.models.vpp` and returns a HoloViews object; none holds state.
+Each takes the Datasets of :mod:`powerfirst.models.dispatch`, :mod:`~powerfirst.models.dispatch.sizing`
+or :mod:`~powerfirst.models.dispatch.vpp` and returns a HoloViews object; none holds state.
 """
 
 from __future__ import annotations
@@ -120,7 +120,7 @@ def vpp_duration_curve(load: np.ndarray, reduction_mw: float, *, top: int = 300,
 
 
 def vpp_bars(vpp: xr.Dataset, scenario: str | None = None, *, height: int = 300) -> hv.Bars:
-    """Peak reduction [MW] each BA's fleet holds (``vpp`` from :func:`powerfirst.models.vpp.vpp_peak_reduction`)."""
+    """Peak reduction [MW] each BA's fleet holds (``vpp`` from :func:`powerfirst.models.dispatch.vpp.vpp_peak_reduction`)."""
     sub = vpp.isel(scenario=0) if scenario is None else vpp.sel(scenario=scenario)
     df = pd.DataFrame({"BA": [str(b) for b in sub["ba"].values], "peak reduction [MW]": sub["peak_reduction_mw"].values,
                        "hours called": sub["hours_called"].values, "share of peak": sub["peak_reduction_share"].values})

@@ -2,13 +2,13 @@
 vectorised over lanes, branch-free (:func:`_vec_step`) or without the branches that cannot occur in a
 quiet hour (:func:`_lean_step`).  All three are the same rule in the same expressions; the tests hold
 them bit-identical to each other and to the plain reference
-(:func:`powerfirst.models.dispatch_reference.dispatch_reference`).  See :mod:`._dispatch_kernel`."""
+(:func:`powerfirst.models.dispatch.reference.dispatch_reference`).  See :mod:`._dispatch_kernel`."""
 
 from __future__ import annotations
 
 import numba
 
-from powerfirst.models._dispatch_layout import (
+from powerfirst.models.dispatch._layout import (
     _JIT,
     A_CHG,
     A_CHG_S,

@@ -39,7 +39,7 @@ The Monte Carlo runs compiled (numba) over sites x draws, with every path of a s
 on the same stage draws (common random numbers), streaming over sites without storing draws:
 quantiles of the first-power time, P(energised by month), expected MW available by month and
 expected MW-months by a horizon, plus a tornado (the P50 shift when one stage is held at its
-P10 or P90).  See :mod:`powerfirst.models._ttp_kernel` for the sampler.
+P10 or P90).  See :mod:`powerfirst.models.time_to_power._kernel` for the sampler.
 
 References
 ----------
@@ -58,36 +58,19 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from powerfirst.models import _ttp_kernel as _k
-from powerfirst.models.ttp_graph import (
-    BRIDGE_TECHNOLOGIES,
+from powerfirst.models.time_to_power import _kernel as _k
+from powerfirst.models.time_to_power.graph import (
     CRITERIA,
     DEFAULT_FLEXIBLE_FRACTION,
-    DISTRIBUTIONS,
     PATH_GRAPHS,
-    PATH_REQUIRES,
     PATHS,
-    Parallel,
-    Series,
-    Stage,
     evaluate_graph,
-    firm_equivalent_mw,
-    flexible_allowance_mw,
-    graph_stages,
-    lognormal_sigma,
-    parallel,
     quantile_function,
-    series,
 )
-from powerfirst.models.ttp_prepare import Prepared, _hash64, check_stage_table, prepare
+from powerfirst.models.time_to_power.inputs import Prepared, _hash64, prepare
 
-__all__ = [
-    "PATHS", "BRIDGE_TECHNOLOGIES", "DISTRIBUTIONS", "DEFAULT_FLEXIBLE_FRACTION", "Stage", "Series", "Parallel",
-    "series", "parallel", "PATH_GRAPHS", "PATH_REQUIRES", "lognormal_sigma", "quantile_function",
-    "evaluate_graph", "firm_equivalent_mw", "flexible_allowance_mw", "check_stage_table", "prepare",
-    "time_to_power", "sample_stage_durations", "first_power_reference", "best_path", "prob_energised_by",
-    "fit_stage_durations", "CRITERIA", "graph_stages", "Prepared",
-]
+__all__ = ["time_to_power", "sample_stage_durations", "first_power_reference", "best_path", "prob_energised_by",
+           "tornado_top_stage"]
 
 
 # ---------------------------------------------------------------------------
@@ -390,10 +373,4 @@ def first_power_reference(prep: Prepared, draws: int = 10_000, seed: int = 0,
                 out[k, p] = np.quantile(np.minimum.reduce(live), quantiles)
     return out
 
-
-def fit_stage_durations(*args, **kwargs):
-    """See :func:`powerfirst.models.queue_durations.fit_stage_durations`."""
-    from powerfirst.models.queue_durations import fit_stage_durations as fit
-
-    return fit(*args, **kwargs)
 

@@ -11,8 +11,8 @@ import pandas as pd
 import xarray as xr
 
 from powerfirst.errors import Problem, ValidationError
-from powerfirst.models import _dispatch_kernel as _k
-from powerfirst.models.site_load import DEFAULT_FLEX_SHARE
+from powerfirst.models.dispatch import _kernel as _k
+from powerfirst.models.dispatch.site_load import DEFAULT_FLEX_SHARE
 
 __all__ = ["PRIORITIES", "dispatch_parameters", "resolve_parameters"]
 

@@ -11,8 +11,8 @@ import pytest
 import xarray as xr
 
 from powerfirst.models.dispatch import prepare, run_prepared
-from powerfirst.models.dispatch_inputs import stylised_price
-from powerfirst.models.dispatch_lp import build_site_lp, solve_site_lp
+from powerfirst.models.dispatch.inputs import stylised_price
+from powerfirst.models.dispatch.lp import build_site_lp, solve_site_lp
 
 N_RANDOM = 20
 
@@ -152,7 +152,7 @@ def test_rule_near_lp_with_the_gb_day_ahead_price(shared):
 
     from powerfirst import demo_sites
     from powerfirst.io.prices import read_opsd_prices
-    from powerfirst.models.dispatch_inputs import align_to_typical_year
+    from powerfirst.models.dispatch.inputs import align_to_typical_year
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 import xarray as xr
 
-from powerfirst.models.dispatch import dispatch
+from powerfirst.models.dispatch.rule import dispatch
 
 __all__ = ["sizing_tradeoff", "smallest_meeting"]
 

@@ -12,7 +12,7 @@ in MW, the hours a year the fleet is called (:math:`D_t > C`), the longest call 
 energy it shifts.
 
 Assumptions, stated: the BA's hourly load is a historic year laid onto the typical year
-(:func:`powerfirst.models.dispatch_inputs.align_to_typical_year`); the fleet's capability is
+(:func:`powerfirst.models.dispatch.inputs.align_to_typical_year`); the fleet's capability is
 that of its parameters (its own load is not added to the BA's, and the storage is assumed free
 for the grid in the hours it is called -- the top hours, in which a site on a flexible
 connection is also curtailed and rides through on the same storage, which is that very relief).

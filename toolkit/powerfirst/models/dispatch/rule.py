@@ -3,17 +3,17 @@ r"""Hourly site dispatch: storage, on-site generation, a flexible grid connectio
 For every site, scenario and hour of the typical year, a **rule** decides how the facility load
 is served; :func:`dispatch` runs it compiled for thousands of sites at once (site x scenario,
 vectorised over scenarios, parallel over sites, lazy over Dask chunks of sites and scenarios)
-and returns yearly summaries (hourly flows on request).  :mod:`powerfirst.models.dispatch_lp`
+and returns yearly summaries (hourly flows on request).  :mod:`powerfirst.models.dispatch.lp`
 solves the same site-year as a linear program for validation and sizing.
 
 Supply and demand of one hour (all in MW, so MWh per hour)
 ------------------------------------------------------------
 * facility load :math:`L_t = L^{\max} u_t\, \mathrm{PUE}_t / \max \mathrm{PUE}`
-  (:mod:`powerfirst.models.site_load`; ``load_mw`` = :math:`L^{\max}`);
+  (:mod:`powerfirst.models.dispatch.site_load`; ``load_mw`` = :math:`L^{\max}`);
 * on-site renewables :math:`R_t = S\, \mathrm{cf}^{pv}_t + W\, \mathrm{cf}^{w}_t` (energy cube);
 * grid import :math:`0 \le g_t \le G_t = F + N (1 - \kappa_t)`: firm limit :math:`F`, non-firm
   connection :math:`N` and its curtailed fraction :math:`\kappa_t` in the BA's curtailment
-  events (:mod:`powerfirst.models.dispatch_inputs`);
+  events (:mod:`powerfirst.models.dispatch.inputs`);
 * storage: power :math:`P`, energy :math:`E`, state of charge within
   :math:`[s^{\min} E, s^{\max} E]`, charge and discharge efficiency :math:`\eta = \sqrt{\mathrm{rte}}`;
 * on-site generation: capacity :math:`K`, minimum load :math:`m K` while running, fuel cost,
@@ -78,19 +78,19 @@ import pandas as pd
 import xarray as xr
 
 from powerfirst.errors import Problem, ValidationError
-from powerfirst.models import _dispatch_kernel as _k
-from powerfirst.models.dispatch_inputs import stylised_curtailment, stylised_price
-from powerfirst.models.dispatch_params import (
+from powerfirst.models.dispatch import _kernel as _k
+from powerfirst.models.dispatch.inputs import stylised_curtailment, stylised_price
+from powerfirst.models.dispatch.params import (
     _PARAM_COLUMN,
     PRIORITIES,
     dispatch_parameters,
     resolve_parameters,
 )
-from powerfirst.models.site_load import _users_offset, profile_table, site_utc_offset
+from powerfirst.models.dispatch.site_load import _users_offset, profile_table, site_utc_offset
 
 __all__ = [
     "PRIORITIES", "SUMMARY_VARIABLES", "HOURLY_VARIABLES", "dispatch_parameters", "resolve_parameters",
-    "prepare", "dispatch", "dispatch_reference", "site_series", "Prepared", "storage_cycles",
+    "prepare", "dispatch", "run_prepared", "Prepared", "storage_cycles",
 ]
 
 ENERGY_VARIABLES = ("solar_cf", "wind_cf", "pue", "carbon_intensity")
@@ -200,7 +200,7 @@ def _check_time(da: xr.DataArray, time: pd.DatetimeIndex, name: str) -> list[Pro
         return []
     how = (f"{len(t)} hours {t[0]} .. {t[-1]}" if len(t) else "no hours")
     return [Problem(f"time axis does not match the energy cube's ({len(time)} hours {time[0]} .. {time[-1]}); "
-                    f"found {how}; align it first (powerfirst.models.dispatch_inputs.align_to_typical_year)",
+                    f"found {how}; align it first (powerfirst.models.dispatch.inputs.align_to_typical_year)",
                     variable=name)]
 
 
@@ -435,11 +435,11 @@ def dispatch(energy: xr.Dataset, sites: xr.Dataset | None = None, scenarios=None
         Site Dataset (defaults of the parameters; default ``energy`` itself).
     scenarios : see :func:`resolve_parameters`
     price : None, number or DataArray on time (and ``ba`` or ``site``) [USD MWh-1]
-        Default: :func:`powerfirst.models.dispatch_inputs.stylised_price` per BA (illustrative).
+        Default: :func:`powerfirst.models.dispatch.inputs.stylised_price` per BA (illustrative).
     curtailment : None, 'none', number or DataArray on time (and ``ba`` or ``site``) [1]
         Curtailed fraction of the non-firm connection (e.g.
-        :func:`powerfirst.models.dispatch_inputs.curtailment_profiles` of a grid cube).
-        Default: :func:`~powerfirst.models.dispatch_inputs.stylised_curtailment` (illustrative).
+        :func:`powerfirst.models.dispatch.inputs.curtailment_profiles` of a grid cube).
+        Default: :func:`~powerfirst.models.dispatch.inputs.stylised_curtailment` (illustrative).
     sweep : mapping parameter -> values, optional
         Sizing sweep: each value becomes a coordinate of a new dimension of the result.
     hourly : bool
@@ -454,7 +454,7 @@ def dispatch(energy: xr.Dataset, sites: xr.Dataset | None = None, scenarios=None
     users_utc_offset : mapping site -> hours, optional
         Users' time zone of inference sites (default the site's own).
     profiles : mapping workload -> profile, optional
-        Utilisation shape parameters (:mod:`powerfirst.models.site_load`).
+        Utilisation shape parameters (:mod:`powerfirst.models.dispatch.site_load`).
 
     Returns
     -------
@@ -602,6 +602,3 @@ def _unstack_sweep(ds: xr.Dataset, keys: list[str]) -> xr.Dataset:
     out.attrs = {**ds.attrs, "sweep": ",".join(keys)}
     return out
 
-
-# the plain reference (a module of its own, re-exported here)
-from powerfirst.models.dispatch_reference import dispatch_reference, site_series  # noqa: E402

@@ -35,7 +35,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from powerfirst.models.dispatch import Prepared, site_series
+from powerfirst.models.dispatch.reference import site_series
+from powerfirst.models.dispatch.rule import Prepared
 
 __all__ = [
     "LPResult", "solve_site_lp", "build_site_lp", "define_balance_constraints", "define_spill_constraints",

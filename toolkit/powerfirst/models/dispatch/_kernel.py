@@ -47,7 +47,7 @@ import math
 import numba
 import numpy as np
 
-from powerfirst.models._dispatch_layout import (  # noqa: F401  (the layout, re-exported for the callers)
+from powerfirst.models.dispatch._layout import (  # noqa: F401  (the layout, re-exported for the callers)
     _FIRST_ACC,
     _JIT,
     A_CHG,
@@ -171,7 +171,7 @@ from powerfirst.models._dispatch_layout import (  # noqa: F401  (the layout, re-
     W_WC,
     W_WP,
 )
-from powerfirst.models._dispatch_steps import _full_step, _lean_step, _vec_step
+from powerfirst.models.dispatch._steps import _full_step, _lean_step, _vec_step
 
 
 @numba.njit(**_JIT)

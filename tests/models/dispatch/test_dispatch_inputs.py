@@ -11,14 +11,14 @@ import pytest
 import xarray as xr
 
 from powerfirst.errors import ValidationError
-from powerfirst.models.dispatch_inputs import (
+from powerfirst.models.dispatch.inputs import (
     align_to_typical_year,
     curtailment_for,
     curtailment_profiles,
     stylised_curtailment,
     stylised_price,
 )
-from powerfirst.models.site_load import (
+from powerfirst.models.dispatch.site_load import (
     EdgeProfile,
     InferenceProfile,
     TrainingProfile,
@@ -27,7 +27,7 @@ from powerfirst.models.site_load import (
     site_load_dataset,
     utilisation_profile,
 )
-from powerfirst.models.vpp import fleet_by_ba, peak_shaving, vpp_peak_reduction
+from powerfirst.models.dispatch.vpp import fleet_by_ba, peak_shaving, vpp_peak_reduction
 
 T2023 = pd.date_range("2023-01-01", periods=8760, freq="h")
 

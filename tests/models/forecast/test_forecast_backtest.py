@@ -105,7 +105,7 @@ def test_ten_bas_day_ahead_2019(shared):
     Criteria: model MAPE at least 45 % below seasonal-naive on every BA; below the BA's own
     published forecast on at least half; 80 % intervals covering 75-85 % of the hours on average.
     """
-    from powerfirst.io.eia930_releases import read_cleaned_releases
+    from powerfirst.cubes.grid import read_cleaned_releases
 
     t0 = time.perf_counter()
     with warnings.catch_warnings():

@@ -12,8 +12,8 @@ import pandas as pd
 import xarray as xr
 
 from powerfirst.errors import Problem, ValidationError
-from powerfirst.models import _ttp_kernel as _k
-from powerfirst.models.ttp_graph import (
+from powerfirst.models.time_to_power import _kernel as _k
+from powerfirst.models.time_to_power.graph import (
     _TEXT_ATTRS,
     BRIDGE_TECHNOLOGIES,
     DEFAULT_FLEXIBLE_FRACTION,
@@ -30,6 +30,12 @@ from powerfirst.models.ttp_graph import (
     quantile_function,
 )
 from powerfirst.units import scale as unit_scale
+
+__all__ = [
+    "Prepared",
+    "check_stage_table",
+    "prepare",
+]
 
 # ---------------------------------------------------------------------------
 # checks
@@ -296,8 +302,8 @@ def prepare(sites, paths: Sequence[str] | str = PATHS, *, stages: pd.DataFrame |
             problems.append(Problem(f"unknown bridge technology {t!r}; expected one of "
                                     f"{', '.join(BRIDGE_TECHNOLOGIES)}", column="bridge_technology", site=s))
     table = read_stage_table() if stages is None else stages.copy()
-    if stages is not None:
-        problems += check_stage_table(table, file="stages")
+    problems += check_stage_table(table, file=str(table["file"].iloc[0]) if "file" in table and len(table)
+                                  else "stages")
     rules = read_stage_rules() if rules is None else rules
     ov = _override_frame(overrides)
     if len(ov):

@@ -243,7 +243,7 @@ def test_sweep_adds_dimensions(energy, sites):
 
 
 def test_sizing_tradeoff(energy, sites):
-    from powerfirst.models.sizing import sizing_tradeoff
+    from powerfirst.models.dispatch.sizing import sizing_tradeoff
 
     tr = sizing_tradeoff(energy.isel(site=slice(0, 2)), sites, flexible_mw=[0, 40, 120],
                          storage_mw=[0, 10, 40, 80, 160, 320], gas_mw=[0, 10, 40, 80, 160, 320])

@@ -11,7 +11,28 @@ import xarray as xr
 from scipy import stats
 
 from powerfirst.errors import Problem, ValidationError
-from powerfirst.models import _ttp_kernel as _k
+from powerfirst.models.time_to_power import _kernel as _k
+
+__all__ = [
+    "BRIDGE_TECHNOLOGIES",
+    "CRITERIA",
+    "DEFAULT_FLEXIBLE_FRACTION",
+    "DISTRIBUTIONS",
+    "PATHS",
+    "PATH_GRAPHS",
+    "PATH_REQUIRES",
+    "Parallel",
+    "Series",
+    "Stage",
+    "evaluate_graph",
+    "firm_equivalent_mw",
+    "flexible_allowance_mw",
+    "graph_stages",
+    "lognormal_sigma",
+    "parallel",
+    "quantile_function",
+    "series",
+]
 
 PATHS = ("grid_firm", "grid_flexible", "onsite_bridge", "solar_storage")
 BRIDGE_TECHNOLOGIES = ("recip_engines", "aeroderivative_turbines", "frame_turbines", "fuel_cells")

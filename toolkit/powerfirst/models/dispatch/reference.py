@@ -11,9 +11,9 @@ import math
 
 import numpy as np
 
-from powerfirst.models import _dispatch_kernel as _k
-from powerfirst.models.dispatch import ENERGY_VARIABLES, HOURLY_VARIABLES, Prepared
-from powerfirst.models.dispatch_params import _PARAM_COLUMN
+from powerfirst.models.dispatch import _kernel as _k
+from powerfirst.models.dispatch.params import _PARAM_COLUMN
+from powerfirst.models.dispatch.rule import ENERGY_VARIABLES, HOURLY_VARIABLES, Prepared
 
 __all__ = ["site_series", "dispatch_reference"]
 

@@ -1,0 +1,124 @@
+"""Data and serving commands: ``validate``, ``build-cube``, ``serve`` and ``demo``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from powerfirst.commands import _eprint, command
+
+# ---------------------------------------------------------------------------
+# validate
+
+
+def _cfg_validate(p: argparse.ArgumentParser):
+    p.add_argument("file", help="site list (.csv, .geojson, .parquet), facts table (.csv with a 'quantity' "
+                                "column), or cube (.zarr, .nc)")
+    p.add_argument("--kind", choices=["auto", "sites", "facts", "grid", "energy", "weather"], default="auto",
+                   help="what the file holds (default: detect)")
+
+
+@command("validate", "check a site file, facts table or cube; one line per problem, exit 1 if any", _cfg_validate)
+def cmd_validate(args) -> int:
+    from powerfirst.errors import DataFormatError, Problem, ValidationError
+
+    path = Path(args.file)
+    kind = args.kind
+    if kind == "auto":
+        name = path.name.lower()
+        if name.endswith((".zarr", ".nc", ".zarr/")) or path.is_dir():
+            kind = "cube"
+        elif name.endswith(".csv") and path.is_file():
+            with open(path, encoding="utf-8-sig") as f:
+                header = f.readline()
+            kind = "facts" if "quantity" in header.split(",") else "sites"
+        else:
+            kind = "sites"
+    problems: list[Problem] = []
+    try:
+        if kind == "sites":
+            from powerfirst.io.sites import check_sites_file
+
+            problems = check_sites_file(path)
+        elif kind == "facts":
+            from powerfirst.io.facts import read_facts
+
+            read_facts(path)
+        else:
+            from powerfirst.io.store import read_netcdf, read_zarr
+            from powerfirst.schema import check
+
+            ds = read_netcdf(path) if path.suffix == ".nc" else read_zarr(path)
+            problems = check(ds, None if kind == "cube" else kind, values=True)
+    except ValidationError as exc:
+        problems = exc.problems
+    except (DataFormatError, FileNotFoundError, OSError) as exc:
+        problems = [Problem(str(exc), file=str(path))]
+    for p in problems:
+        print(p if p.file else f"{path}: {p}")
+    if problems:
+        _eprint(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} found in {path}")
+        return 1
+    _eprint(f"{path}: no problems found ({kind})")
+    return 0
+
+
+# ---------------------------------------------------------------------------
+# build-cube
+
+
+def _cfg_build(p: argparse.ArgumentParser):
+    p.add_argument("--sites", required=True, help="site file (.csv, .geojson, .parquet) or 'demo'")
+    p.add_argument("--out", required=True, help="output store (.zarr, or .nc to export NetCDF)")
+    p.add_argument("--weather", nargs="*", default=None,
+                   help="typical-year weather files (EPW, TMY2, TMY3, NetCDF); default: the files pvlib ships")
+    p.add_argument("--scheduler", default=None,
+                   help="Dask scheduler address (default $POWERFIRST_SCHEDULER, else in-process threads)")
+    p.add_argument("--chunk-sites", type=int, default=32, help="sites per Dask chunk (default 32)")
+
+
+@command("build-cube", "build the energy cube (site x hourly typical year) for a site list", _cfg_build)
+def cmd_build_cube(args) -> int:
+    from powerfirst.cubes.default import build_energy_store
+
+    out = build_energy_store(args.sites, args.out, weather=args.weather, scheduler=args.scheduler,
+                             chunk_sites=args.chunk_sites)
+    print(out)
+    return 0
+
+
+# ---------------------------------------------------------------------------
+# serve / demo
+
+
+def _cfg_serve(p: argparse.ArgumentParser):
+    p.add_argument("--port", type=int, default=5006, help="port (default 5006; 0 picks a free one)")
+    p.add_argument("--address", default="localhost", help="address to listen on (default localhost)")
+    p.add_argument("--allow-websocket-origin", action="append", default=None,
+                   help="extra allowed websocket origins (host[:port])")
+    p.add_argument("--show", action="store_true", help="open a browser")
+
+
+@command("serve", "serve the dashboards (Overview, ...) at http://localhost:5006", _cfg_serve)
+def cmd_serve(args) -> int:
+    from powerfirst.apps import serve
+
+    serve(port=args.port, address=args.address, show=args.show, websocket_origin=args.allow_websocket_origin)
+    return 0
+
+
+def _cfg_demo(p: argparse.ArgumentParser):
+    _cfg_serve(p)
+    p.add_argument("--rebuild", action="store_true", help="rebuild the default cubes even if present")
+    p.add_argument("--no-serve", action="store_true", help="only build the default cubes")
+
+
+@command("demo", "build the default cubes if missing, then serve the dashboards", _cfg_demo)
+def cmd_demo(args) -> int:
+    from powerfirst.cubes.default import demo_energy_path, ensure_demo_cubes
+
+    ensure_demo_cubes(rebuild=args.rebuild)
+    _eprint(f"default cubes ready ({demo_energy_path()})")
+    if args.no_serve:
+        return 0
+    return cmd_serve(args)
