@@ -41,34 +41,6 @@ def _cfg_dispatch(p: argparse.ArgumentParser):
     p.add_argument("--format", choices=["table", "json", "csv"], default="table")
 
 
-def dispatch_records(ds) -> list[dict]:
-    """One record per site and scenario with the headline figures (units in the keys)."""
-    import math
-
-    def num(v, nd=3):
-        v = float(v)
-        return None if math.isnan(v) else round(v, nd)
-
-    recs = []
-    for site in ds["site"].values:
-        for sc in ds["scenario"].values:
-            r = ds.sel(site=site, scenario=sc)
-            recs.append({
-                "site": str(site), "scenario": str(sc),
-                "demand_mwh": num(r["facility_demand"], 0),
-                "unserved_mwh": num(r["unserved_energy"], 1), "unserved_h": num(r["unserved_hours"], 0),
-                "grid_mwh": num(r["grid_import"], 0), "grid_peak_mw": num(r["grid_import_peak"], 1),
-                "curtailed_mwh": num(r["curtailment_energy"], 1),
-                "ridden_through_mwh": num(r["curtailment_ridden_through"], 1),
-                "storage_cycles": num(r["storage_cycles"], 1), "generation_mwh": num(r["generation_energy"], 0),
-                "generation_h": num(r["generation_hours"], 0),
-                "self_consumption": num(r["renewable_self_consumption"], 3),
-                "total_cost_musd": num(r["total_cost"] / 1e6, 3), "emissions_kt": num(r["emissions"] / 1e3, 2),
-                "cfe_share": num(r["carbon_free_share"], 3), "it_per_grid_mwh": num(r["it_energy_per_grid_energy"], 3),
-            })
-    return recs
-
-
 def _load_inputs(args):
     from pathlib import Path
 
@@ -106,28 +78,21 @@ def cmd_dispatch(args) -> int:
     import pandas as pd
 
     from powerfirst.models.dispatch import dispatch
+    from powerfirst.scenarios.report import dispatch_records
 
     t0 = time.perf_counter()
     sites, energy = _load_inputs(args)
     curtailment = None
     if args.grid:
-        from powerfirst.commands.headroom import load_grid
-        from powerfirst.models.dispatch.inputs import curtailment_profiles
+        from powerfirst.cubes.grid import open_grid
+        from powerfirst.scenarios.run import dispatch_curtailment
 
         bas = sorted(set(map(str, energy["ba"].values if "ba" in energy.coords else sites["ba"].values)))
-        grid = load_grid(args.grid, bas=None)
-        have = [b for b in bas if b in set(map(str, grid["ba"].values))]
-        if set(have) != set(bas):
-            print(f"no grid data for {sorted(set(bas) - set(have))}: their curtailment is left out", file=sys.stderr)
-        curtailment = curtailment_profiles(grid["demand"].sel(ba=have), energy.indexes["time"], limit=args.limit)
-        missing = sorted(set(bas) - set(have))
+        grid = open_grid(args.grid, progress=True)
+        missing = sorted(set(bas) - set(map(str, grid["ba"].values)))
         if missing:
-            import numpy as np
-            import xarray as xr
-
-            zeros = xr.DataArray(np.zeros((len(missing), energy.sizes["time"])), dims=("ba", "time"),
-                                 coords={"ba": missing, "time": energy["time"].values})
-            curtailment = xr.concat([curtailment.drop_vars("headroom_mw"), zeros], dim="ba")
+            print(f"no grid data for {missing}: their curtailment is left out", file=sys.stderr)
+        curtailment = dispatch_curtailment(grid, bas, energy.indexes["time"], limit=args.limit, fill="none")
     scenarios = dict(args.scenario) if args.scenario else None
     ds = dispatch(energy, sites, scenarios, curtailment=curtailment, hourly=bool(args.hourly_site))
     print_records(dispatch_records(ds), args.format)

@@ -37,7 +37,7 @@ def _cfg_load(p: argparse.ArgumentParser):
 def cmd_forecast_load(args) -> int:
     import time
 
-    from powerfirst.commands.headroom import load_grid
+    from powerfirst.cubes.grid import open_grid
     from powerfirst.models.forecast.backtest import evaluate_bas
     from powerfirst.models.forecast.hourly import HourlyLoadForecaster
 
@@ -45,7 +45,7 @@ def cmd_forecast_load(args) -> int:
     y0, y1 = args.train
     if args.test <= y1:
         raise ValueError(f"the test year {args.test} must come after the training years {y0}-{y1}")
-    grid = load_grid(args.source, [args.ba], (y0, args.test))
+    grid = open_grid(args.source, [args.ba], (y0, args.test), progress=True)
     kw = {} if args.issue_hour is None else {"issue_hour": args.issue_hour}
     table = evaluate_bas(grid, [args.ba], train=(y0, y1), test=args.test, horizon=args.horizon,
                          forecaster=HourlyLoadForecaster(**kw),

@@ -4,41 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-import warnings
-from pathlib import Path
 
 from powerfirst.commands import command, float_list, print_records, str_list, years_range
-
-
-def load_grid(sources, bas=None, years=None, progress: bool = True):
-    """Grid cube from ``--source`` paths: folders holding the cleaned releases, or EIA-930 files."""
-    from powerfirst.cubes.grid import read_eia930
-    from powerfirst.io.eia930_releases import NORRIS_BAS, find_releases
-    from powerfirst.cubes.grid import read_cleaned_releases
-
-    start = f"{years[0]}-01-01" if years else None
-    end = f"{years[1] + 1}-01-01" if years else None
-    release_roots, files = [], []
-    for s in map(Path, sources):
-        if s.is_dir():
-            try:
-                find_releases(s)
-                release_roots.append(s)
-                continue
-            except Exception:  # noqa: BLE001 - not a release folder: read its files
-                pass
-        files.append(s)
-    if release_roots and files:
-        raise ValueError("mix of release folders and single files in --source; give one kind")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        if release_roots:
-            if len(release_roots) > 1:
-                raise ValueError("give one folder that holds both cleaned releases")
-            if progress:
-                print(f"reading the cleaned EIA-930 releases under {release_roots[0]} ...", file=sys.stderr)
-            return read_cleaned_releases(release_roots[0], bas or NORRIS_BAS, start=start, end=end)
-        return read_eia930(files, bas=bas, start=start, end=end)
 
 
 def _cfg_headroom(p: argparse.ArgumentParser):
@@ -54,43 +21,6 @@ def _cfg_headroom(p: argparse.ArgumentParser):
     p.add_argument("--format", choices=["table", "json", "csv"], default="table")
 
 
-def headroom_records(hr) -> list[dict]:
-    """One record per BA and limit, plus one per limit with ba = TOTAL (headroom summed; the other
-    figures headroom-weighted means over the BAs)."""
-    import numpy as np
-
-    recs = []
-    for lim in hr["limit"].values:
-        sub = hr.sel(limit=lim)
-        w = sub["headroom"].values
-        for i, ba in enumerate(hr["ba"].values):
-            recs.append({
-                "ba": str(ba), "limit_pct": float(lim), "headroom_mw": round(float(w[i]), 1),
-                "curtailed_hours_per_year": round(float(sub["curtailed_hours_per_year"].values[i]), 2),
-                "mean_event_hours": _num(sub["mean_event_hours"].values[i]),
-                "share_hours_half_served": _num(sub["share_hours_half_served"].values[i], 4),
-            })
-        tot = float(np.nansum(w))
-
-        def wmean(v, w=w):
-            v = np.asarray(v, float)
-            ok = np.isfinite(v) & (w > 0)
-            return _num(np.sum(v[ok] * w[ok]) / np.sum(w[ok])) if ok.any() else None
-
-        recs.append({"ba": "TOTAL", "limit_pct": float(lim), "headroom_mw": round(tot, 1),
-                     "curtailed_hours_per_year": wmean(sub["curtailed_hours_per_year"].values),
-                     "mean_event_hours": wmean(sub["mean_event_hours"].values),
-                     "share_hours_half_served": wmean(sub["share_hours_half_served"].values)})
-    return recs
-
-
-def _num(v, nd=2):
-    import math
-
-    v = float(v)
-    return None if math.isnan(v) else round(v, nd)
-
-
 @command("headroom", "flexible-load grid headroom per balancing authority (Norris et al. 2025 method)",
          _cfg_headroom)
 def cmd_headroom(args) -> int:
@@ -98,10 +28,12 @@ def cmd_headroom(args) -> int:
 
     import pandas as pd
 
+    from powerfirst.cubes.grid import open_grid
     from powerfirst.models.headroom import flexible_headroom
+    from powerfirst.scenarios.report import headroom_records
 
     t0 = time.perf_counter()
-    grid = load_grid(args.source, args.bas, args.years)
+    grid = open_grid(args.source, args.bas, args.years, progress=True)
     hr = flexible_headroom(grid["demand"], args.limits)
     recs = headroom_records(hr)
     if args.format in ("json", "csv"):

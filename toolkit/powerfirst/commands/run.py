@@ -1,4 +1,4 @@
-"""``powerfirst run SCENARIO.yaml``: run a scenario and write its results."""
+"""``powerfirst run SCENARIO.yaml``: run every section of a scenario and write its results."""
 
 from __future__ import annotations
 
@@ -9,27 +9,33 @@ from powerfirst.commands import command, print_records
 
 
 def _cfg_run(p: argparse.ArgumentParser):
-    p.add_argument("scenario", help="scenario YAML (see powerfirst.scenarios.Scenario)")
-    p.add_argument("--out", default=None, help="folder for the results (Zarr, one store per model)")
-    p.add_argument("--format", choices=["table", "json"], default="table",
-                   help="summary printed: time to power per site and path")
+    p.add_argument("scenario", help="scenario YAML (see examples/scenarios/ and the scenario reference)")
+    p.add_argument("--out", default=None,
+                   help="result store to write (one Zarr store, a group per model; e.g. results.zarr)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing result store written by powerfirst")
+    p.add_argument("--only", default=None,
+                   help="comma-separated groups to run (energy, headroom, time_to_power, dispatch, demand)")
+    p.add_argument("--format", choices=["table", "json", "csv"], default="table",
+                   help="summary printed: one row per result group")
 
 
-@command("run", "run a scenario YAML: energy cube, headroom and time to power, labelled with its hash", _cfg_run)
+@command("run", "run a scenario YAML (energy, headroom, time to power, dispatch, demand) into one result store",
+         _cfg_run)
 def cmd_run(args) -> int:
-    from powerfirst.scenarios import Scenario, run_scenario
+    import time
 
+    from powerfirst.io.store import check_output
+    from powerfirst.scenarios import Scenario, run_summary_records, to_zarr
+
+    t0 = time.perf_counter()
     sc = Scenario.from_yaml(args.scenario)
-    res = run_scenario(sc, args.out, progress=True)
-    ttp = res["time_to_power"]
-    recs = []
-    for site in ttp["site"].values:
-        for path in ttp["path"].values:
-            sel = ttp.sel(site=site, path=path)
-            recs.append({"site": str(site), "path": str(path),
-                         "p50_months": round(float(sel["first_power"].sel(quantile=0.5)), 1),
-                         "mw": round(float(sel["mw"]), 1)})
-    print_records(recs, args.format)
-    print(f"scenario {sc.name} ({sc.hash}): {len(res)} results"
-          + (f" written under {args.out}" if args.out else ""), file=sys.stderr)
+    if args.out:
+        check_output(args.out, overwrite=args.overwrite)  # before any computing
+    only = [x.strip() for x in args.only.split(",") if x.strip()] if args.only else None
+    tree = sc.run(progress=True, only=only)
+    if args.out:
+        to_zarr(tree, args.out, overwrite=args.overwrite)
+    print_records(run_summary_records(tree), args.format)
+    print(f"scenario {sc.name} ({tree.attrs['scenario_hash']}) in {time.perf_counter() - t0:.1f} s"
+          + (f"; results in {args.out}" if args.out else ""), file=sys.stderr)
     return 0

@@ -23,48 +23,18 @@ def _cfg_ttp(p: argparse.ArgumentParser):
     p.add_argument("--format", choices=["table", "json", "csv"], default="table")
 
 
-def ttp_records(ds) -> list[dict]:
-    """One record per site and path: site, path, p10/p50/p90_months, mw, prob_by_24m/36m/60m."""
-    import math
-
-    from powerfirst.models.time_to_power import prob_energised_by
-
-    pb = prob_energised_by(ds, [24, 36, 60]).values
-    q = ds["first_power"].values
-    qs = [float(x) for x in ds["quantile"].values]
-
-    def num(v, nd=1):
-        v = float(v)
-        return None if math.isnan(v) else round(v, nd)
-
-    recs = []
-    for i, site in enumerate(ds["site"].values):
-        for j, path in enumerate(ds["path"].values):
-            rec = {"site": str(site), "path": str(path)}
-            for k, name in ((0.1, "p10_months"), (0.5, "p50_months"), (0.9, "p90_months")):
-                rec[name] = num(q[i, j, qs.index(k)]) if k in qs else None
-            rec["mw"] = num(ds["mw"].values[i, j])
-            rec.update({f"prob_by_{m}m": num(pb[i, j, n], 3) for n, m in enumerate((24, 36, 60))})
-            recs.append(rec)
-    return recs
-
-
 @command("ttp", "time to power per site and path: energisation-date quantiles, MW, P(energised by 24/36/60 months)",
          _cfg_ttp)
 def cmd_ttp(args) -> int:
     import time
 
+    from powerfirst.io.sites import read_sites
     from powerfirst.models.time_to_power import PATHS, time_to_power
+    from powerfirst.paths import demo_sites_path
+    from powerfirst.scenarios.report import ttp_records
 
     t0 = time.perf_counter()
-    if args.sites == "demo":
-        from powerfirst import demo_sites
-
-        sites = demo_sites()
-    else:
-        from powerfirst.io.sites import read_sites
-
-        sites = read_sites(args.sites)
+    sites = read_sites(demo_sites_path() if args.sites == "demo" else args.sites)
     ds = time_to_power(sites, args.paths or PATHS, draws=args.draws, seed=args.seed, tornado=False,
                        correlation=args.correlation, bridge_technology=args.bridge)
     recs = ttp_records(ds)

@@ -1,66 +1,219 @@
 """A scenario: which sites, which data and which model settings — as data.
 
-A :class:`Scenario` is a ``param.Parameterized`` object (so apps can bind
-widgets to it) that round-trips through YAML::
+A :class:`Scenario` is a ``param.Parameterized`` object (so apps bind widgets to it) with one
+nested section per model, and it round-trips through YAML::
 
     name: pjm-flexible
-    sites: demo                      # or a site file
-    grid_source: ../shared/data/eia930
-    headroom_limits: [0.25, 0.5, 1.0, 5.0]
-    flexible_limit: 0.5              # size grid_flexible by the BA headroom at this limit
-    ttp_paths: [grid_firm, grid_flexible, onsite_bridge, solar_storage, grid_flexible+grid_firm]
-    ttp_draws: 2000
     seed: 7
+    sites:
+      source: demo                   # or a site file (.csv, .geojson, .parquet)
+    grid:
+      source: ../shared/data/eia930  # cleaned releases or EIA-930 files (enables headroom)
+      years: [2016, 2024]
+    headroom:
+      limits: [0.25, 0.5, 1.0, 5.0]
+      flexible_limit: 0.5
+    time_to_power:
+      draws: 2000
+    dispatch:
+      scenarios: {base: {}, big_battery: {storage_scale: 2}}
 
-:func:`run_scenario` runs the models the scenario asks for — the energy cube
-summary of its sites, the flexible headroom of their balancing authorities
-(when a grid source is given), and time to power with ``grid_flexible`` sized
-by that headroom — and labels every result with the scenario's name, its hash
-(of the canonical YAML) and the seed.
+Every setting has a documented unit and bounds (``Scenario.param`` and the scenario reference of
+the docs list them).  :meth:`Scenario.from_yaml` reports every problem of a file at once, each
+with its key path (``dispatch.curtailment_limit: expected a number > 0 and < 100, found 'two'``),
+and runs nothing.  :meth:`Scenario.run` (see :mod:`powerfirst.scenarios.run`) runs the sections
+and returns an :class:`xarray.DataTree` with one group per model.
+
+The scenario hash covers the canonical YAML of the settings *and* the content of every file the
+scenario names (sites, weather, grid), so a changed input file changes the hash.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
+import re
 from pathlib import Path
 
-import numpy as np
 import param
-import xarray as xr
 import yaml
 
-from powerfirst._provenance import provenance
+from powerfirst._provenance import file_hash
 from powerfirst.errors import Problem, ValidationError
 
-__all__ = ["Scenario", "run_scenario"]
+__all__ = [
+    "Scenario",
+    "Section",
+    "SitesSection",
+    "WeatherSection",
+    "GridSection",
+    "HeadroomSection",
+    "TimeToPowerSection",
+    "DispatchSection",
+    "DemandSection",
+    "SECTIONS",
+    "check_name",
+]
+
+#: the time-to-power paths run by default (see :data:`powerfirst.models.time_to_power.PATHS`)
+DEFAULT_TTP_PATHS = ["grid_firm", "grid_flexible", "onsite_bridge", "solar_storage"]
+#: the demand driver scenarios (see :data:`powerfirst.models.forecast.DRIVER_SCENARIOS`)
+DEFAULT_DEMAND_SCENARIOS = ["Base", "Lift-Off", "High Efficiency", "Headwinds"]
+BRIDGE_TECHNOLOGIES = ["recip_engines", "aeroderivative_turbines", "frame_turbines", "fuel_cells"]
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 
-class Scenario(param.Parameterized):
-    """Inputs and settings of one powerfirst run (see the module docstring for the YAML form)."""
+def check_name(name: str, *, what: str = "name") -> list[Problem]:
+    """Problems of a scenario or result name: it must be a plain name, never a path.
 
-    name = param.String(default="scenario", doc="scenario name (labels the results)")
-    description = param.String(default="", doc="free text")
-    sites = param.String(default="demo", doc="'demo' or a site file (.csv, .geojson, .parquet)")
-    weather = param.List(default=[], item_type=str, doc="typical-year weather files; default: the offline stations")
-    grid_source = param.String(default=None, allow_None=True,
-                               doc="EIA-930 files or a folder with the cleaned releases (enables headroom)")
-    headroom_years = param.Range(default=(2016, 2024), doc="years of hourly load for the headroom [year]")
-    headroom_limits = param.List(default=[0.25, 0.5, 1.0, 5.0], item_type=float, doc="curtailment limits [%]")
-    flexible_limit = param.Number(default=0.5, bounds=(0, 100), inclusive_bounds=(False, False),
-                                  doc="limit [%] whose BA headroom sizes the grid_flexible path")
-    ttp_paths = param.List(default=["grid_firm", "grid_flexible", "onsite_bridge", "solar_storage"], item_type=str,
-                           doc="energisation paths (and combinations 'a+b')")
-    ttp_draws = param.Integer(default=2000, bounds=(100, None), doc="Monte Carlo draws per site")
-    supply_chain_correlation = param.Number(default=0.0, bounds=(0, 1), inclusive_bounds=(True, False),
-                                            doc="correlation of the equipment lead times")
-    seed = param.Integer(default=0, doc="random seed")
+    A name may hold letters, digits, ``.``, ``_`` and ``-`` (1–100 characters, not starting with
+    ``.`` or ``-``); no path separators, no ``..``, no absolute paths — so every output named after
+    it stays inside the folder the user chose.
+    """
+    if not isinstance(name, str) or not _NAME.match(name) or ".." in name:
+        return [Problem(f"expected a plain name (letters, digits, '.', '_', '-'; no '/', '\\\\' or '..'), "
+                        f"found {name!r}", column=what)]
+    return []
 
-    # ------------------------------------------------------------------ YAML
+
+class Section(param.Parameterized):
+    """Base class of a scenario section: its settings as parameters, nothing else."""
+
     def to_dict(self) -> dict:
         out = {}
         for k in self.param:
+            if k == "name":
+                continue
             v = getattr(self, k)
             out[k] = list(v) if isinstance(v, tuple) else v
+        return out
+
+    @classmethod
+    def settings(cls) -> list[str]:
+        return [k for k in cls.param if k != "name"]
+
+
+class SitesSection(Section):
+    """The candidate sites."""
+
+    source = param.String(default="demo", doc="'demo' (the embedded illustrative sites) or a site file "
+                                              "(.csv, .geojson, .parquet) validated row by row")
+    select = param.List(default=[], item_type=str, doc="site ids to keep (default: every site of the file)")
+
+
+class WeatherSection(Section):
+    """Typical-year weather and the energy cube built on it."""
+
+    files = param.List(default=[], item_type=str,
+                       doc="typical-year weather files (EPW, TMY2, TMY3, NetCDF); default: the offline stations")
+    year = param.Integer(default=2023, bounds=(1900, 2100), doc="calendar year the typical year is laid on [year]")
+    max_station_km = param.Number(default=2000.0, bounds=(0, 20_000), inclusive_bounds=(False, True),
+                                  doc="farthest weather station a site may use [km]")
+    chunk_sites = param.Integer(default=32, bounds=(1, 100_000), doc="sites per Dask chunk of the energy cube")
+
+
+class GridSection(Section):
+    """Hourly balancing-authority load (the grid cube, :func:`powerfirst.cubes.grid.open_grid`)."""
+
+    source = param.String(default=None, allow_None=True,
+                          doc="folder with the cleaned EIA-930 releases, or an EIA-930 file or folder of files; "
+                              "none: no grid data (headroom is skipped, dispatch uses stylised curtailment)")
+    bas = param.List(default=[], item_type=str,
+                     doc="balancing authorities to read (default: those of the sites present in the data)")
+    years = param.Range(default=(2016, 2024), bounds=(2015, 2100), doc="first and last year of hourly load [year]")
+    screen = param.Boolean(default=True, doc="screen and fill raw demand (anomaly flags)")
+
+
+class HeadroomSection(Section):
+    """Flexible-load headroom of the sites' balancing authorities (Norris et al. 2025 method)."""
+
+    enabled = param.Boolean(default=True, doc="run the headroom model (needs grid.source)")
+    limits = param.List(default=[0.25, 0.5, 1.0, 5.0], item_type=float,
+                        doc="curtailment limits: mean annual curtailed share of the new load's energy [%]")
+    flexible_limit = param.Number(default=0.5, bounds=(0, 100), inclusive_bounds=(False, False),
+                                  doc="limit whose BA headroom sizes the grid_flexible path and the dispatch "
+                                      "curtailment events [%]")
+    rule = param.Selector(default="seasonal", objects=["seasonal"],
+                          doc="threshold rule: 'seasonal' = highest summer and winter peak of the period, each "
+                              "applied to its months (per-BA month sets)")
+
+
+class TimeToPowerSection(Section):
+    """Time to power per site and energisation path (Monte Carlo)."""
+
+    enabled = param.Boolean(default=True, doc="run the time-to-power model")
+    paths = param.List(default=list(DEFAULT_TTP_PATHS), item_type=str,
+                       doc="energisation paths and combinations 'a+b' (see powerfirst.models.time_to_power.PATHS)")
+    draws = param.Integer(default=2000, bounds=(100, 1_000_000), doc="Monte Carlo draws per site")
+    correlation = param.Number(default=0.0, bounds=(0, 1), inclusive_bounds=(True, False),
+                               doc="correlation of the equipment lead times (supply-chain shock) [1]")
+    bridge_technology = param.Selector(default="recip_engines", objects=BRIDGE_TECHNOLOGIES,
+                                       doc="on-site bridge generation technology")
+    months = param.Integer(default=120, bounds=(12, 240), doc="months of the MW-by-month ramp [month]")
+    horizon = param.Number(default=60.0, bounds=(1, 240), doc="horizon of the MW-months criterion [month]")
+    start = param.String(default=None, allow_None=True,
+                         doc="project start, month 0 (YYYY-MM-DD); default: the first day of the current month")
+
+
+class DispatchSection(Section):
+    """Hourly dispatch of every site: storage, on-site generation and a flexible connection."""
+
+    enabled = param.Boolean(default=True, doc="run the dispatch model")
+    scenarios = param.Dict(default={"base": {}},
+                           doc="dispatch scenarios: name -> parameter overrides (keys of "
+                               "schema/dispatch_parameters.csv, e.g. storage_scale, priority, carbon_price)")
+    hourly = param.Boolean(default=False, doc="keep the hourly flows (site x scenario x 8,760 h)")
+    window_hours = param.Integer(default=24, bounds=(1, 168), doc="look-ahead window of the rule [h]")
+
+
+class DemandSection(Section):
+    """Data-centre electricity demand by region, year and scenario (driver model)."""
+
+    enabled = param.Boolean(default=True, doc="run the demand model")
+    scenarios = param.List(default=list(DEFAULT_DEMAND_SCENARIOS), item_type=str,
+                           doc="driver scenarios (Base, Lift-Off, High Efficiency, Headwinds)")
+    regions = param.List(default=[], item_type=str, doc="regions (default: all of the model)")
+    years = param.Range(default=(2014, 2035), bounds=(2000, 2100), doc="first and last year [year]")
+
+
+#: section name -> class, in run order
+SECTIONS: dict[str, type[Section]] = {
+    "sites": SitesSection,
+    "weather": WeatherSection,
+    "grid": GridSection,
+    "headroom": HeadroomSection,
+    "time_to_power": TimeToPowerSection,
+    "dispatch": DispatchSection,
+    "demand": DemandSection,
+}
+_TOP = ("name", "description", "seed")
+
+
+def _section_param(cls: type[Section]):
+    return param.ClassSelector(class_=cls, default=cls(), instantiate=True, doc=(cls.__doc__ or "").strip())
+
+
+class Scenario(param.Parameterized):
+    """Inputs and settings of one powerfirst run: a few top-level settings and one section per model."""
+
+    name = param.String(default="scenario", doc="scenario name (labels and names the results; a plain name)")
+    description = param.String(default="", doc="free text")
+    seed = param.Integer(default=0, bounds=(0, 2**63 - 1), doc="random seed of every stochastic model")
+
+    sites = _section_param(SitesSection)
+    weather = _section_param(WeatherSection)
+    grid = _section_param(GridSection)
+    headroom = _section_param(HeadroomSection)
+    time_to_power = _section_param(TimeToPowerSection)
+    dispatch = _section_param(DispatchSection)
+    demand = _section_param(DemandSection)
+
+    # ------------------------------------------------------------------ dict / YAML
+    def to_dict(self) -> dict:
+        out = {k: getattr(self, k) for k in _TOP}
+        for key in SECTIONS:
+            out[key] = getattr(self, key).to_dict()
         return out
 
     def to_yaml(self, path=None) -> str:
@@ -69,104 +222,235 @@ class Scenario(param.Parameterized):
             Path(path).write_text(text)
         return text
 
-    @property
-    def hash(self) -> str:
-        """First 16 hex digits of the SHA-256 of the canonical YAML."""
-        return hashlib.sha256(self.to_yaml().encode()).hexdigest()[:16]
+    def copy(self, **changes) -> Scenario:
+        """A deep copy, with ``changes`` given as ``{'section.key': value}`` or top-level keys."""
+        data = self.to_dict()
+        for k, v in changes.items():
+            sec, _, key = k.partition(".")
+            if key:
+                data[sec][key] = v
+            else:
+                data[sec] = v
+        return type(self).from_dict(data)
 
     @classmethod
     def from_dict(cls, data: dict, *, file: str = "<scenario>") -> Scenario:
+        """Build a scenario from a mapping; every problem is reported at once with its key path."""
         if not isinstance(data, dict):
             raise ValidationError([Problem(f"expected a mapping of settings, found {type(data).__name__}",
-                                           file=file)], what=file)
-        known = list(cls.param)
-        problems = [Problem(f"unknown setting {k!r}; expected one of {', '.join(sorted(known))}", file=file,
-                            column=k) for k in data if k not in known]
-        values = {}
+                                           file=file)], what=f"scenario {file}")
+        problems: list[Problem] = []
+        known = list(_TOP) + list(SECTIONS)
+        top: dict = {}
+        sections: dict[str, Section] = {}
         for k, v in data.items():
             if k not in known:
-                continue
-            if k == "headroom_years" and isinstance(v, list):
-                v = tuple(v)
-            try:
-                cls.param[k]._validate(v)
-                values[k] = v
-            except (ValueError, TypeError) as exc:
-                problems.append(Problem(str(exc).split("\n")[0], file=file, column=k))
+                problems.append(Problem(f"unknown section or setting; expected one of {', '.join(known)}",
+                                        file=file, column=str(k)))
+            elif k in SECTIONS:
+                sec, probs = _section_from(SECTIONS[k], k, v, file)
+                problems += probs
+                if sec is not None:
+                    sections[k] = sec
+            else:
+                msg = _param_problem(cls.param[k], v)
+                if msg:
+                    problems.append(Problem(msg, file=file, column=k))
+                else:
+                    top[k] = v
+        if "name" in top:
+            problems += [Problem(p.message, file=file, column="name") for p in check_name(top["name"])]
         if problems:
             raise ValidationError(problems, what=f"scenario {file}")
-        return cls(**values)
+        return cls(**top, **sections)
 
     @classmethod
     def from_yaml(cls, path) -> Scenario:
+        """Read a scenario file; relative paths in it are relative to the file.
+
+        Raises
+        ------
+        FileNotFoundError
+            The scenario file does not exist.
+        ValidationError
+            Every problem: not YAML, YAML tags (``!!python/object`` ...), unknown sections or keys,
+            wrong types, values out of bounds, files that do not exist — each with its key path.
+        """
         path = Path(path)
-        if not path.exists():
+        if not path.is_file():
             raise FileNotFoundError(f"scenario file not found: {path}")
         try:
-            data = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as exc:
-            raise ValidationError([Problem(f"not valid YAML ({exc})", file=str(path))], what=str(path)) from exc
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.constructor.ConstructorError as exc:
+            raise ValidationError([Problem(f"YAML tags are not allowed in a scenario (plain values only): "
+                                           f"{exc.problem} {exc.problem_mark}".strip(), file=str(path))],
+                                  what=f"scenario {path}") from None
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            raise ValidationError([Problem(f"not valid YAML ({exc})", file=str(path))],
+                                  what=f"scenario {path}") from None
         sc = cls.from_dict(data, file=str(path))
-        # relative paths in a scenario file are relative to the file
-        for key in ("sites", "grid_source"):
-            v = getattr(sc, key)
-            if v and v != "demo" and not Path(v).is_absolute():
-                setattr(sc, key, str((path.parent / v).resolve()))
-        sc.weather = [w if Path(w).is_absolute() else str((path.parent / w).resolve()) for w in sc.weather]
+        sc.resolve_paths(path.parent)
+        problems = sc.check_files(file=str(path))
+        if problems:
+            raise ValidationError(problems, what=f"scenario {path}")
         return sc
 
+    # ------------------------------------------------------------------ files
+    def resolve_paths(self, base) -> None:
+        """Make the relative file paths of the scenario absolute, relative to ``base``."""
+        base = Path(base)
 
-def _labels(ds: xr.Dataset, sc: Scenario) -> xr.Dataset:
-    ds.attrs.update(provenance(scenario=sc.name, scenario_hash=sc.hash, seed=sc.seed))
-    return ds
+        def res(p):
+            return p if not p or Path(p).is_absolute() else str((base / p).resolve())
+
+        if self.sites.source != "demo":
+            self.sites.source = res(self.sites.source)
+        if self.grid.source:
+            self.grid.source = res(self.grid.source)
+        self.weather.files = [res(f) for f in self.weather.files]
+
+    def input_files(self) -> dict[str, list[str]]:
+        """Every file the scenario names, by key path."""
+        out = {}
+        if self.sites.source != "demo":
+            out["sites.source"] = [self.sites.source]
+        if self.weather.files:
+            out["weather.files"] = list(self.weather.files)
+        if self.grid.source:
+            out["grid.source"] = [self.grid.source]
+        return out
+
+    def check_files(self, *, file: str = "<scenario>") -> list[Problem]:
+        """Problems of the named files: each must exist (no file is read)."""
+        return [Problem(f"file or folder not found: {p}", file=file, column=key)
+                for key, paths in self.input_files().items() for p in paths if not Path(p).exists()]
+
+    def input_hashes(self) -> dict[str, str]:
+        """Content hash of every input file (folders: of every file under them), by key path."""
+        return {key: ",".join(_content_hash(p) for p in paths) for key, paths in self.input_files().items()}
+
+    @property
+    def hash(self) -> str:
+        """First 16 hex digits of the SHA-256 of the canonical YAML and of the input files' contents."""
+        h = hashlib.sha256(self.to_yaml().encode())
+        for key, digest in sorted(self.input_hashes().items()):
+            h.update(f"\n{key}={digest}".encode())
+        return h.hexdigest()[:16]
+
+    # ------------------------------------------------------------------ running
+    def run(self, client=None, progress: bool = True, *, only=None):
+        """Run every enabled section; see :func:`powerfirst.scenarios.run.run`."""
+        from powerfirst.scenarios.run import run
+
+        return run(self, client=client, progress=progress, only=only)
 
 
-def run_scenario(sc: Scenario, out=None, *, progress: bool = False) -> dict[str, xr.Dataset]:
-    """Run a scenario; return (and optionally write as Zarr under ``out/<name>/``) its results.
+def _section_from(cls: type[Section], key: str, value, file: str) -> tuple[Section | None, list[Problem]]:
+    if value is None:
+        return cls(), []
+    if not isinstance(value, dict):
+        return None, [Problem(f"expected a mapping of settings, found {type(value).__name__} {value!r}",
+                              file=file, column=key)]
+    problems, values = [], {}
+    for k, v in value.items():
+        where = f"{key}.{k}"
+        if k not in cls.settings():
+            problems.append(Problem(f"unknown setting; expected one of {', '.join(cls.settings())}", file=file,
+                                    column=where))
+            continue
+        p = cls.param[k]
+        if isinstance(p, param.Range) and isinstance(v, list):
+            v = tuple(v)
+        if isinstance(p, param.List) and p.item_type is float and isinstance(v, list):
+            v = [float(x) if isinstance(x, int) and not isinstance(x, bool) else x for x in v]
+        msg = _param_problem(p, v)
+        if msg:
+            problems.append(Problem(msg, file=file, column=where))
+        else:
+            values[k] = v
+    if key == "dispatch" and "scenarios" in values:
+        problems += _dispatch_scenario_problems(values["scenarios"], file)
+    if problems:
+        return None, problems
+    return cls(**values), []
 
-    Returns
-    -------
-    dict of xarray.Dataset
-        ``energy`` (annual means per site), ``headroom`` (``ba`` x ``limit``, when
-        ``grid_source`` is set) and ``time_to_power`` (``site`` x ``path``).
-    """
-    from powerfirst.cubes.energy import build_energy_cube, energy_cube_summary
-    from powerfirst.io.sites import read_sites
-    from powerfirst.io.weather import read_weather
-    from powerfirst.models.time_to_power import time_to_power
-    from powerfirst.paths import demo_sites_path
 
-    sites = read_sites(demo_sites_path() if sc.sites == "demo" else sc.sites)
-    wx = read_weather(sc.weather) if sc.weather else None
-    results: dict[str, xr.Dataset] = {}
-    results["energy"] = _labels(energy_cube_summary(build_energy_cube(sites, wx).compute()), sc)
+def _describe(p: param.Parameter) -> str:
+    lo, hi = getattr(p, "bounds", None) or (None, None)
+    inc = getattr(p, "inclusive_bounds", (True, True))
+    if isinstance(p, param.Boolean):
+        return "true or false"
+    if isinstance(p, param.Selector):
+        return "one of " + ", ".join(map(str, p.objects))
+    if isinstance(p, param.Range):
+        return f"two years [first, last]{_bounds_text(lo, hi, inc)}"
+    if isinstance(p, param.Integer):
+        return "an integer" + _bounds_text(lo, hi, inc)
+    if isinstance(p, param.Number):
+        return "a number" + _bounds_text(lo, hi, inc)
+    if isinstance(p, param.List):
+        item = {float: "numbers", str: "strings", int: "integers"}.get(p.item_type, "values")
+        return f"a list of {item}"
+    if isinstance(p, param.Dict):
+        return "a mapping"
+    if isinstance(p, param.String):
+        return "a string" + (" or null" if p.allow_None else "")
+    return type(p).__name__
 
-    flexible = None
-    if sc.grid_source:
-        from powerfirst.commands.headroom import load_grid
-        from powerfirst.models.headroom import flexible_headroom
 
-        site_bas = sorted(set(sites["ba"].values.astype(str)))
-        grid = load_grid([sc.grid_source], None, tuple(sc.headroom_years), progress=progress)
-        bas = [b for b in site_bas if b in set(grid["ba"].values.astype(str))]
-        limits = sorted(set(sc.headroom_limits) | {sc.flexible_limit})
-        hr = flexible_headroom(grid["demand"].sel(ba=bas), limits)
-        results["headroom"] = _labels(hr, sc)
-        # BAs without grid data keep the default share of their sites' unmet MW
-        from powerfirst.models.ttp_graph import DEFAULT_FLEXIBLE_FRACTION
+def _bounds_text(lo, hi, inc) -> str:
+    parts = []
+    if lo is not None:
+        parts.append(f"{'>=' if inc[0] else '>'} {lo:g}")
+    if hi is not None:
+        parts.append(f"{'<=' if inc[1] else '<'} {hi:g}")
+    return (" " + " and ".join(parts)) if parts else ""
 
-        unmet = np.maximum(sites["target_mw"].values - sites["firm_headroom_mw"].values, 0.0)
-        flexible = {b: float(hr["headroom"].sel(ba=b, limit=sc.flexible_limit)) for b in bas}
-        for b in set(site_bas) - set(bas):
-            flexible[b] = float(DEFAULT_FLEXIBLE_FRACTION * unmet[sites["ba"].values == b].sum())
-    ttp = time_to_power(sites, sc.ttp_paths, draws=sc.ttp_draws, seed=sc.seed,
-                        correlation=sc.supply_chain_correlation, flexible_mw=flexible, tornado=False)
-    results["time_to_power"] = _labels(ttp, sc)
-    if out is not None:
-        from powerfirst.io.store import write_zarr
 
-        base = Path(out) / sc.name
-        for key, ds in results.items():
-            write_zarr(ds, base / f"{key}.zarr")
-        sc.to_yaml(base / "scenario.yaml")
-    return results
+def _param_problem(p: param.Parameter, v) -> str | None:
+    """None when ``v`` is a valid value of ``p``, else 'expected ..., found ...'."""
+    bad = isinstance(v, bool) and isinstance(p, param.Number) and not isinstance(p, param.Boolean)
+    if isinstance(p, param.List) and isinstance(v, list) and p.item_type is float:
+        bad = bad or any(isinstance(x, bool) for x in v)
+    if not bad:
+        try:
+            p._validate(v)
+            return None
+        except (ValueError, TypeError):
+            pass
+    return f"expected {_describe(p)}, found {v!r}"
+
+
+def _dispatch_scenario_problems(scenarios: dict, file: str) -> list[Problem]:
+    from powerfirst.models.dispatch.params import override_problems
+
+    problems = []
+    for name, overrides in scenarios.items():
+        where = f"dispatch.scenarios.{name}"
+        problems += [Problem(p.message, file=file, column=where) for p in check_name(str(name))]
+        if not isinstance(overrides, dict):
+            problems.append(Problem(f"expected a mapping of parameter overrides, found {overrides!r}", file=file,
+                                    column=where))
+            continue
+        problems += [Problem(msg, file=file, column=f"{where}.{k}") for k, msg in override_problems(overrides)]
+    return problems
+
+
+_HASHES: dict[tuple, str] = {}
+
+
+def _content_hash(path: str) -> str:
+    """Hash of a file's bytes, or of every file under a folder (relative names and contents); cached per
+    (path, size, modification time) within the process."""
+    p = Path(path)
+    if not p.exists():
+        return "missing"
+    files = [p] if p.is_file() else sorted(q for q in p.rglob("*") if q.is_file() and not q.name.startswith("."))
+    h = hashlib.sha256()
+    for q in files:
+        st = os.stat(q)
+        key = (str(q), st.st_size, st.st_mtime_ns)
+        if key not in _HASHES:
+            _HASHES[key] = file_hash(q)
+        h.update(f"{q.relative_to(p) if p.is_dir() else q.name}:{_HASHES[key]}\n".encode())
+    return h.hexdigest()[:16]

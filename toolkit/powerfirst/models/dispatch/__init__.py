@@ -11,19 +11,6 @@ reference), the dispatch LP (linopy + HiGHS), sizing sweeps and VPP peak shaving
 * :mod:`~powerfirst.models.dispatch.vpp` — fleet peak shaving on balancing-authority load.
 """
 
-from powerfirst.models.dispatch.site_load import (
-    DEFAULT_FLEX_SHARE,
-    DEFAULT_PROFILES,
-    EdgeProfile,
-    InferenceProfile,
-    TrainingProfile,
-    WORKLOADS,
-    facility_load,
-    it_load,
-    profile_table,
-    site_utc_offset,
-    utilisation_profile,
-)
 from powerfirst.models.dispatch.inputs import (
     DEFAULT_PRICE_BASE,
     align_to_typical_year,
@@ -32,24 +19,6 @@ from powerfirst.models.dispatch.inputs import (
     prices_for,
     stylised_curtailment,
     stylised_price,
-)
-from powerfirst.models.dispatch.params import (
-    PRIORITIES,
-    dispatch_parameters,
-    resolve_parameters,
-)
-from powerfirst.models.dispatch.rule import (
-    HOURLY_VARIABLES,
-    Prepared,
-    SUMMARY_VARIABLES,
-    dispatch,
-    prepare,
-    run_prepared,
-    storage_cycles,
-)
-from powerfirst.models.dispatch.reference import (
-    dispatch_reference,
-    site_series,
 )
 from powerfirst.models.dispatch.lp import (
     CAPITAL_COSTS,
@@ -63,6 +32,39 @@ from powerfirst.models.dispatch.lp import (
     define_spill_constraints,
     define_storage_constraints,
     solve_site_lp,
+)
+from powerfirst.models.dispatch.params import (
+    PRIORITIES,
+    dispatch_parameters,
+    override_problems,
+    resolve_parameters,
+)
+from powerfirst.models.dispatch.reference import (
+    dispatch_reference,
+    site_series,
+)
+from powerfirst.models.dispatch.rule import (
+    HOURLY_VARIABLES,
+    SUMMARY_VARIABLES,
+    Prepared,
+    dispatch,
+    prepare,
+    run_prepared,
+    storage_cycles,
+)
+from powerfirst.models.dispatch.site_load import (
+    DEFAULT_FLEX_SHARE,
+    DEFAULT_PROFILES,
+    WORKLOADS,
+    EdgeProfile,
+    InferenceProfile,
+    TrainingProfile,
+    facility_load,
+    it_load,
+    profile_table,
+    site_load_dataset,
+    site_utc_offset,
+    utilisation_profile,
 )
 from powerfirst.models.dispatch.sizing import (
     sizing_tradeoff,
@@ -106,6 +108,7 @@ __all__ = [
     "facility_load",
     "fleet_by_ba",
     "it_load",
+    "override_problems",
     "peak_shaving",
     "prepare",
     "prices_for",
@@ -113,6 +116,7 @@ __all__ = [
     "resolve_parameters",
     "run_prepared",
     "shaved_load",
+    "site_load_dataset",
     "site_series",
     "site_utc_offset",
     "sizing_tradeoff",

@@ -14,7 +14,7 @@ from powerfirst.errors import Problem, ValidationError
 from powerfirst.models.dispatch import _kernel as _k
 from powerfirst.models.dispatch.site_load import DEFAULT_FLEX_SHARE
 
-__all__ = ["PRIORITIES", "dispatch_parameters", "resolve_parameters"]
+__all__ = ["PRIORITIES", "dispatch_parameters", "resolve_parameters", "override_problems"]
 
 PRIORITIES = ("cost", "carbon")
 
@@ -39,6 +39,43 @@ def dispatch_parameters() -> pd.DataFrame:
     df = _read("dispatch_parameters.csv", dtype={"units": str, "default": str, "site_attribute": str})
     df["min_exclusive"] = df["min_exclusive"].eq("yes")
     return df.set_index("name")
+
+
+def override_problems(overrides: Mapping) -> list[tuple[str, str]]:
+    """Problems of one scenario's scalar overrides, as (key, message) pairs (empty when valid).
+
+    A scenario file gives plain values: a number per parameter of :func:`dispatch_parameters`
+    within its range, ``<parameter>_scale``, ``storage_scale``, ``renewables_scale`` or
+    ``storage_hours`` (numbers >= 0), or ``priority`` (one of :data:`PRIORITIES`).  Per-site
+    values are given through the Python API (:func:`resolve_parameters`).
+    """
+    table = dispatch_parameters()
+    scales = set(_SCALE_GROUPS) | {f"{p}_scale" for p in table.index} | {"storage_hours"}
+    out = []
+    for k, v in overrides.items():
+        if k == "priority":
+            if v not in PRIORITIES:
+                out.append((k, f"expected one of {', '.join(PRIORITIES)}, found {v!r}"))
+            continue
+        if k not in table.index and k not in scales:
+            out.append((k, f"unknown dispatch parameter; expected one of {', '.join(table.index)} "
+                           "(or <parameter>_scale, storage_scale, renewables_scale, storage_hours)"))
+            continue
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v):
+            out.append((k, f"expected a number, found {v!r}"))
+            continue
+        if k in scales:
+            if v < 0:
+                out.append((k, f"expected a number >= 0, found {v!r}"))
+            continue
+        row = table.loc[k]
+        lo, hi = row["min"], row["max"]
+        if pd.notna(lo) and (v <= float(lo) if row["min_exclusive"] else v < float(lo)):
+            out.append((k, f"expected a number {'>' if row['min_exclusive'] else '>='} {float(lo):g} "
+                           f"[{row['units']}], found {v!r}"))
+        elif pd.notna(hi) and v > float(hi):
+            out.append((k, f"expected a number <= {float(hi):g} [{row['units']}], found {v!r}"))
+    return out
 
 
 def _bad_sites(bad: np.ndarray, values: np.ndarray, labels: np.ndarray, most: int = 20):

@@ -57,6 +57,7 @@ __all__ = [
     "site_utc_offset",
     "it_load",
     "facility_load",
+    "site_load_dataset",
 ]
 
 WORKLOADS = ("training", "inference", "edge")

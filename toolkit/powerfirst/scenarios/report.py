@@ -1,0 +1,121 @@
+"""Result tables shared by the CLI, the apps and the notebooks: one record (a dict of plain numbers,
+units in the keys) per row, ready for ``--format json|csv``, a Tabulator or a DataFrame."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+__all__ = ["headroom_records", "ttp_records", "dispatch_records", "run_summary_records"]
+
+
+def _num(v, nd=2):
+    v = float(v)
+    return None if math.isnan(v) else round(v, nd)
+
+
+def headroom_records(hr) -> list[dict]:
+    """One record per BA and limit, plus one per limit with ba = TOTAL (headroom summed; the other
+    figures headroom-weighted means over the BAs)."""
+    recs = []
+    for lim in hr["limit"].values:
+        sub = hr.sel(limit=lim)
+        w = sub["headroom"].values
+        for i, ba in enumerate(hr["ba"].values):
+            recs.append({
+                "ba": str(ba), "limit_pct": float(lim), "headroom_mw": round(float(w[i]), 1),
+                "curtailed_hours_per_year": round(float(sub["curtailed_hours_per_year"].values[i]), 2),
+                "mean_event_hours": _num(sub["mean_event_hours"].values[i]),
+                "share_hours_half_served": _num(sub["share_hours_half_served"].values[i], 4),
+            })
+        tot = float(np.nansum(w))
+
+        def wmean(v, w=w):
+            v = np.asarray(v, float)
+            ok = np.isfinite(v) & (w > 0)
+            return _num(np.sum(v[ok] * w[ok]) / np.sum(w[ok])) if ok.any() else None
+
+        recs.append({"ba": "TOTAL", "limit_pct": float(lim), "headroom_mw": round(tot, 1),
+                     "curtailed_hours_per_year": wmean(sub["curtailed_hours_per_year"].values),
+                     "mean_event_hours": wmean(sub["mean_event_hours"].values),
+                     "share_hours_half_served": wmean(sub["share_hours_half_served"].values)})
+    return recs
+
+
+def ttp_records(ds) -> list[dict]:
+    """One record per site and path: site, path, p10/p50/p90_months, mw, prob_by_24m/36m/60m."""
+    from powerfirst.models.time_to_power import prob_energised_by
+
+    pb = prob_energised_by(ds, [24, 36, 60]).values
+    q = ds["first_power"].values
+    qs = [float(x) for x in ds["quantile"].values]
+
+    def num(v, nd=1):
+        return _num(v, nd)
+
+    recs = []
+    for i, site in enumerate(ds["site"].values):
+        for j, path in enumerate(ds["path"].values):
+            rec = {"site": str(site), "path": str(path)}
+            for k, name in ((0.1, "p10_months"), (0.5, "p50_months"), (0.9, "p90_months")):
+                rec[name] = num(q[i, j, qs.index(k)]) if k in qs else None
+            rec["mw"] = num(ds["mw"].values[i, j])
+            rec.update({f"prob_by_{m}m": num(pb[i, j, n], 3) for n, m in enumerate((24, 36, 60))})
+            recs.append(rec)
+    return recs
+
+
+def dispatch_records(ds) -> list[dict]:
+    """One record per site and scenario with the headline figures (units in the keys)."""
+    def num(v, nd=3):
+        return _num(v, nd)
+
+    recs = []
+    for site in ds["site"].values:
+        for sc in ds["scenario"].values:
+            r = ds.sel(site=site, scenario=sc)
+            recs.append({
+                "site": str(site), "scenario": str(sc),
+                "demand_mwh": num(r["facility_demand"], 0),
+                "unserved_mwh": num(r["unserved_energy"], 1), "unserved_h": num(r["unserved_hours"], 0),
+                "grid_mwh": num(r["grid_import"], 0), "grid_peak_mw": num(r["grid_import_peak"], 1),
+                "curtailed_mwh": num(r["curtailment_energy"], 1),
+                "ridden_through_mwh": num(r["curtailment_ridden_through"], 1),
+                "storage_cycles": num(r["storage_cycles"], 1), "generation_mwh": num(r["generation_energy"], 0),
+                "generation_h": num(r["generation_hours"], 0),
+                "self_consumption": num(r["renewable_self_consumption"], 3),
+                "total_cost_musd": num(r["total_cost"] / 1e6, 3), "emissions_kt": num(r["emissions"] / 1e3, 2),
+                "cfe_share": num(r["carbon_free_share"], 3), "it_per_grid_mwh": num(r["it_energy_per_grid_energy"], 3),
+            })
+    return recs
+
+
+
+def run_summary_records(tree) -> list[dict]:
+    """One record per group of a result DataTree: group, status, dimensions and the headline figure."""
+    recs = []
+    for name in ("energy", "headroom", "time_to_power", "dispatch", "demand"):
+        ds = tree[name].to_dataset()
+        rec = {"group": name, "status": ds.attrs.get("status", "ok"), "headline": "",
+               "dims": " x ".join(f"{k} {v}" for k, v in ds.sizes.items())}
+        if name == "headroom" and "headroom" in ds:
+            lim = float(ds["limit"].values[0])
+            rec["headline"] = f"{float(ds['headroom'].sel(limit=lim).sum()):,.0f} MW of flexible headroom at {lim:g} %"
+        elif name == "time_to_power" and "first_power" in ds:
+            p50 = ds["first_power"].sel(quantile=0.5).min("path")
+            rec["headline"] = f"median fastest P50 {float(p50.median()):.1f} months over {ds.sizes['site']} sites"
+        elif name == "dispatch" and "unserved_energy" in ds:
+            share = float(ds["unserved_energy"].sum() / ds["facility_demand"].sum())
+            rec["headline"] = f"{share:.3%} of facility energy unserved"
+        elif name == "demand" and "dc_electricity" in ds:
+            y = int(ds["year"].values[-1])
+            v = ds["dc_electricity"].sel(region="World", year=y) if "World" in ds["region"].values else None
+            if v is not None:
+                v = v.sum("workload") if "workload" in v.dims else v
+                sc = "Base" if "Base" in ds["scenario"].values else str(ds["scenario"].values[0])
+                rec["headline"] = f"World {y} {sc}: {float(v.sel(scenario=sc)):,.0f} TWh"
+        elif name == "energy" and "solar_cf" in ds:
+            rec["headline"] = f"{ds.sizes.get('site', 0)} sites x {ds.sizes.get('time', 0)} h"
+        recs.append(rec)
+    return recs

@@ -1,0 +1,101 @@
+"""Scenario results as one Zarr store: :func:`to_zarr` writes a DataTree atomically,
+:func:`open_results` reads it back.
+
+The whole result set is written to a hidden sibling of the target and renamed into place only
+when complete, so an interrupted run never leaves a partial result under the real name.  The
+target is checked before anything is written (:func:`powerfirst.io.store.check_output`): an
+existing path that powerfirst did not write is never replaced, and an existing result store is
+replaced only with ``overwrite=True``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from powerfirst._provenance import provenance
+from powerfirst.io.store import MARKER, MARKER_VERSION, check_output
+
+__all__ = ["to_zarr", "open_results"]
+
+
+def _plain(ds: xr.Dataset) -> xr.Dataset:
+    """Text as variable-length strings (Zarr v3 has no fixed-width unicode), encodings dropped."""
+    ds = ds.copy()
+    for v in ds.variables.values():
+        for key in ("chunks", "preferred_chunks", "compressors", "compressor", "filters", "shards"):
+            v.encoding.pop(key, None)
+    conv = {k: xr.Variable(v.dims, np.asarray(v.values, dtype=object), v.attrs)
+            for k, v in ds.variables.items() if v.dtype.kind == "U"}
+    if conv:
+        ds = ds.assign_coords({k: v for k, v in conv.items() if k in ds.coords})
+        ds = ds.assign({k: v for k, v in conv.items() if k in ds.data_vars})
+    return ds
+
+
+def to_zarr(tree: xr.DataTree, path, *, overwrite: bool = False) -> str:
+    """Write a result DataTree (:meth:`powerfirst.scenarios.Scenario.run`) as one Zarr store, atomically.
+
+    Parameters
+    ----------
+    tree : xarray.DataTree
+        The results (lazy groups are computed chunk by chunk while writing).
+    path : str or path-like
+        Local path of the store.
+    overwrite : bool
+        Replace an existing result store written by powerfirst (never anything else).
+
+    Returns
+    -------
+    str
+        The path written.
+    """
+    final = Path(check_output(path, overwrite=overwrite))
+    tag = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    tmp = final.with_name(f".{final.name}.tmp-{tag}")
+    nodes = {node.path: _plain(node.to_dataset(inherit=False)) for node in tree.subtree}
+    nodes["/"].attrs.update({MARKER: MARKER_VERSION, "pf_kind": "results",
+                             "powerfirst_version": provenance()["powerfirst_version"]})
+    try:
+        xr.DataTree.from_dict(nodes).to_zarr(tmp, mode="w", consolidated=False)
+        check_output(final, overwrite=overwrite)  # nothing else appeared there meanwhile
+        if final.exists():
+            old = final.with_name(f".{final.name}.old-{tag}")
+            os.replace(final, old)
+            os.replace(tmp, final)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, final)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return str(final)
+
+
+def open_results(path) -> xr.DataTree:
+    """Open a result store written by :func:`to_zarr` (lazily) as a DataTree.
+
+    Raises
+    ------
+    FileNotFoundError
+        No store at ``path``.
+    ValueError
+        ``path`` is not a result store written by powerfirst.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(f"result store not found: {p}")
+    try:
+        tree = xr.open_datatree(p, engine="zarr", consolidated=False, chunks={})
+    except (OSError, ValueError, KeyError) as exc:
+        raise ValueError(f"{p}: not a powerfirst result store ({exc})") from None
+    if tree.attrs.get("pf_kind") != "results":
+        raise ValueError(f"{p}: not a powerfirst result store (expected the root attribute pf_kind = 'results', "
+                         f"found {tree.attrs.get('pf_kind')!r}); open other stores with powerfirst.read_zarr")
+    tree.attrs.pop(MARKER, None)
+    return tree

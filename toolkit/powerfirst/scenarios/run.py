@@ -1,0 +1,277 @@
+"""Running a :class:`~powerfirst.scenarios.Scenario`: every model, wired once.
+
+:func:`run` reads the scenario's inputs (sites, weather, grid), runs each enabled section in
+order and returns an :class:`xarray.DataTree` with one group per model:
+
+========================  ============================================================
+``/energy``               the energy cube of the sites (site x hourly typical year; lazy)
+``/headroom``             flexible-load headroom of the sites' BAs (``ba`` x ``limit``)
+``/time_to_power``        time to power per site and path, ``grid_flexible`` sized by
+                          the BA headroom at ``headroom.flexible_limit``
+``/dispatch``             dispatch summary per site and dispatch scenario, curtailment
+                          events from the BA's hourly load where the grid has it
+``/demand``               data-centre electricity by region, year and driver scenario
+========================  ============================================================
+
+A group whose model could not run (no grid source for the headroom, a section disabled) is
+present, empty, with a ``status`` attribute saying why.  Every group carries the provenance of
+the run: powerfirst version, scenario name and hash, seed and the content hashes of the input
+files (``input_hashes``, JSON).
+
+This is the one place where the models are wired together; the CLI, the apps and the
+notebooks call it (or the helpers below) instead of wiring them by hand.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from collections.abc import Sequence
+
+import numpy as np
+import xarray as xr
+
+from powerfirst._provenance import provenance
+
+__all__ = ["run", "GROUPS", "load_sites", "load_energy", "load_grid", "flexible_mw_by_ba", "dispatch_curtailment"]
+
+#: result groups, in run order
+GROUPS = ("energy", "headroom", "time_to_power", "dispatch", "demand")
+
+
+def load_sites(sc) -> xr.Dataset:
+    """The scenario's site Dataset (``sites.source``, then ``sites.select``)."""
+    from powerfirst.io.sites import read_sites
+    from powerfirst.paths import demo_sites_path
+
+    sites = read_sites(demo_sites_path() if sc.sites.source == "demo" else sc.sites.source)
+    if sc.sites.select:
+        have = set(map(str, sites["site"].values))
+        missing = [s for s in sc.sites.select if s not in have]
+        if missing:
+            raise KeyError(f"sites.select: sites not in {sc.sites.source}: {', '.join(missing[:10])}")
+        sites = sites.sel(site=list(sc.sites.select))
+    return sites
+
+
+def _default_weather(sc) -> bool:
+    w = sc.weather
+    defaults = type(w)()
+    return not w.files and w.year == defaults.year and w.max_station_km == defaults.max_station_km
+
+
+def load_energy(sc, sites: xr.Dataset) -> xr.Dataset:
+    """The energy cube of ``sites`` (lazy): the cached demo cube for the demo sites with default
+    weather, else built from the scenario's weather settings."""
+    from powerfirst.cubes.energy import build_energy_cube
+
+    if sc.sites.source == "demo" and _default_weather(sc):
+        from powerfirst.cubes.default import load_demo_cubes
+
+        _s, energy = load_demo_cubes()
+        return energy.sel(site=sites["site"].values) if sc.sites.select else energy
+    from powerfirst.io.weather import read_weather
+
+    wx = read_weather(sc.weather.files) if sc.weather.files else None
+    return build_energy_cube(sites, wx, year=sc.weather.year, chunk_sites=sc.weather.chunk_sites,
+                             max_station_km=sc.weather.max_station_km)
+
+
+def load_grid(sc, bas: Sequence[str] | None = None, *, progress: bool = False) -> xr.Dataset | None:
+    """The grid cube of the scenario (``grid.source``) for ``bas`` (default ``grid.bas``), or None
+    without a grid source.  BAs that the data does not hold are left out (the callers say so)."""
+    if not sc.grid.source:
+        return None
+    from powerfirst.cubes.grid import open_grid
+
+    want = list(sc.grid.bas) or (list(bas) if bas is not None else None)
+    grid = open_grid(sc.grid.source, None, tuple(sc.grid.years), progress=progress, screen=sc.grid.screen) \
+        if want is None else _open_some(sc, want, progress)
+    return grid
+
+
+def _open_some(sc, want, progress):
+    from powerfirst.cubes.grid import open_grid
+    from powerfirst.io.eia930_releases import NORRIS_BAS, is_release_folder
+
+    # the releases hold a known set of BAs; read only those the sites need and the data has
+    if is_release_folder(sc.grid.source):
+        want = [b for b in want if b in NORRIS_BAS] or list(NORRIS_BAS)
+        return open_grid(sc.grid.source, want, tuple(sc.grid.years), progress=progress, screen=sc.grid.screen)
+    grid = open_grid(sc.grid.source, None, tuple(sc.grid.years), progress=progress, screen=sc.grid.screen)
+    keep = [b for b in want if b in set(map(str, grid["ba"].values))]
+    return grid.sel(ba=keep) if keep else grid
+
+
+def flexible_mw_by_ba(headroom: xr.Dataset | None, sites: xr.Dataset, limit: float,
+                      default_fraction: float | None = None) -> dict[str, float] | None:
+    """Flexible MW shared by the sites of each BA for the ``grid_flexible`` path [MW]: the BA's
+    headroom at ``limit`` where the headroom has the BA, else the default share of the sites'
+    unmet MW (:data:`powerfirst.models.time_to_power.DEFAULT_FLEXIBLE_FRACTION`)."""
+    if headroom is None:
+        return None
+    from powerfirst.models.time_to_power import DEFAULT_FLEXIBLE_FRACTION
+
+    frac = DEFAULT_FLEXIBLE_FRACTION if default_fraction is None else default_fraction
+    site_bas = np.asarray(sites["ba"].values).astype(str)
+    have = set(map(str, headroom["ba"].values))
+    unmet = np.maximum(sites["target_mw"].values - sites["firm_headroom_mw"].values, 0.0)
+    out = {b: float(headroom["headroom"].sel(ba=b, limit=limit)) for b in sorted(set(site_bas) & have)}
+    for b in sorted(set(site_bas) - have):
+        out[b] = float(frac * unmet[site_bas == b].sum())
+    return out
+
+
+def dispatch_curtailment(grid: xr.Dataset | None, bas, time, *, limit: float, fill: str = "stylised"):
+    """Curtailed fraction [1] of every BA on the typical year: the BA's real curtailment events
+    where the grid cube has its load, else stylised events (``fill='stylised'``, illustrative) or
+    none (``fill='none'``); see :func:`powerfirst.models.dispatch.curtailment_for`."""
+    from powerfirst.models.dispatch import curtailment_for
+
+    return curtailment_for(bas, time, None if grid is None else grid["demand"], limit=limit, fill=fill)
+
+
+def _skipped(reason: str) -> xr.Dataset:
+    return xr.Dataset(attrs={"status": f"skipped: {reason}"})
+
+
+@contextlib.contextmanager
+def _stage(name: str, bar):
+    if bar is not None:
+        bar.set_description(f"{name:<14}")
+    yield
+    if bar is not None:
+        bar.update(1)
+
+
+def run(sc, client=None, progress: bool = True, *, only: Sequence[str] | None = None) -> xr.DataTree:
+    """Run the scenario's models; return their results as one DataTree (see the module docstring).
+
+    Parameters
+    ----------
+    sc : Scenario
+        The scenario.
+    client : dask.distributed.Client, optional
+        Run the Dask computations on this client (e.g. :func:`powerfirst.compute.client`).
+    progress : bool
+        A progress bar on stderr, one step per model.
+    only : list of str, optional
+        Groups to run (default all of :data:`GROUPS`); the others are present and marked skipped.
+
+    Returns
+    -------
+    xarray.DataTree
+        Groups ``/energy``, ``/headroom``, ``/time_to_power``, ``/dispatch``, ``/demand``; the root
+        holds the scenario YAML (attr ``scenario_yaml``) and the provenance.
+    """
+    only = set(GROUPS if only is None else only)
+    unknown = only - set(GROUPS)
+    if unknown:
+        raise KeyError(f"unknown result groups {sorted(unknown)}; expected some of {', '.join(GROUPS)}")
+    label = provenance(scenario=sc.name, scenario_hash=sc.hash, seed=sc.seed,
+                       input_hashes=json.dumps(sc.input_hashes(), sort_keys=True))
+    ctx = client.as_current() if client is not None else contextlib.nullcontext()
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(GROUPS), file=sys.stderr, unit="model", leave=True)
+    out: dict[str, xr.Dataset] = {}
+    try:
+        with ctx:
+            out = _run_groups(sc, only, bar)
+    finally:
+        if bar is not None:
+            bar.close()
+    tree = xr.DataTree.from_dict({"/": xr.Dataset(attrs={**label, "scenario_yaml": sc.to_yaml(),
+                                                         "title": f"powerfirst results of scenario {sc.name}"})}
+                                 | {f"/{k}": _labelled(out[k], label) for k in GROUPS})
+    return tree
+
+
+def _labelled(ds: xr.Dataset, label: dict) -> xr.Dataset:
+    ds = ds.copy()
+    ds.attrs.update(label)
+    return ds
+
+
+def _run_groups(sc, only: set, bar) -> dict[str, xr.Dataset]:
+    out: dict[str, xr.Dataset] = {}
+    sites = load_sites(sc) if only & {"energy", "headroom", "time_to_power", "dispatch"} else None
+    energy = None
+    with _stage("energy", bar):
+        if only & {"energy", "dispatch"}:
+            energy = load_energy(sc, sites)
+        out["energy"] = energy if "energy" in only else _skipped("not requested")
+
+    site_bas = sorted(set(np.asarray(sites["ba"].values).astype(str))) if sites is not None else []
+    grid = None
+    with _stage("headroom", bar):
+        headroom = None
+        if "headroom" not in only:
+            out["headroom"] = _skipped("not requested")
+        elif not sc.headroom.enabled:
+            out["headroom"] = _skipped("headroom.enabled is false")
+        elif not sc.grid.source:
+            out["headroom"] = _skipped("no grid data (set grid.source to EIA-930 files or the cleaned releases)")
+        else:
+            from powerfirst.models.headroom import flexible_headroom
+
+            grid = load_grid(sc, site_bas)
+            bas = [b for b in site_bas if b in set(map(str, grid["ba"].values))]
+            if not bas:
+                out["headroom"] = _skipped(f"the grid data holds none of the sites' BAs ({', '.join(site_bas)})")
+            else:
+                limits = sorted(set(map(float, sc.headroom.limits)) | {float(sc.headroom.flexible_limit)})
+                headroom = flexible_headroom(grid["demand"].sel(ba=bas), limits, threshold=sc.headroom.rule)
+                missing = sorted(set(site_bas) - set(bas))
+                headroom.attrs["bas_without_grid_data"] = ", ".join(missing)
+                out["headroom"] = headroom
+
+    with _stage("time to power", bar):
+        if "time_to_power" not in only:
+            out["time_to_power"] = _skipped("not requested")
+        elif not sc.time_to_power.enabled:
+            out["time_to_power"] = _skipped("time_to_power.enabled is false")
+        else:
+            from powerfirst.models.time_to_power import time_to_power
+
+            t = sc.time_to_power
+            out["time_to_power"] = time_to_power(
+                sites, t.paths, draws=t.draws, seed=sc.seed, correlation=t.correlation, start=t.start,
+                months=t.months, horizon=t.horizon, bridge_technology=t.bridge_technology, tornado=False,
+                flexible_mw=flexible_mw_by_ba(headroom, sites, sc.headroom.flexible_limit))
+
+    with _stage("dispatch", bar):
+        if "dispatch" not in only:
+            out["dispatch"] = _skipped("not requested")
+        elif not sc.dispatch.enabled:
+            out["dispatch"] = _skipped("dispatch.enabled is false")
+        else:
+            from powerfirst.models.dispatch import dispatch
+
+            if grid is None and sc.grid.source:
+                grid = load_grid(sc, site_bas)
+            e = energy[["solar_cf", "wind_cf", "pue", "carbon_intensity"]].load()
+            bas = sorted(set(map(str, e["ba"].values))) if "ba" in e.coords else site_bas
+            curt = dispatch_curtailment(grid, bas, e.indexes["time"], limit=sc.headroom.flexible_limit)
+            ds = dispatch(e, sites, dict(sc.dispatch.scenarios), curtailment=curt, hourly=sc.dispatch.hourly,
+                          window_hours=sc.dispatch.window_hours)
+            ds = ds.assign_coords(curtailment_source=("ba", curt["curtailment_source"].values)) \
+                if "ba" in ds.dims else ds
+            out["dispatch"] = ds
+
+    with _stage("demand", bar):
+        if "demand" not in only:
+            out["demand"] = _skipped("not requested")
+        elif not sc.demand.enabled:
+            out["demand"] = _skipped("demand.enabled is false")
+        else:
+            from powerfirst.models.forecast import demand_cube
+            from powerfirst.models.forecast.annual import REGIONS
+
+            d = sc.demand
+            regions = list(d.regions) or list(REGIONS)
+            out["demand"] = demand_cube(list(d.scenarios), regions, tuple(range(d.years[0], d.years[1] + 1)))
+    return out
