@@ -519,9 +519,18 @@ def _turbine(turbine_type: str, hub_height: float):
                                 "(reinstall windpowerlib)")
     import warnings
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    from windpowerlib.wind_turbine import WindpowerlibUserWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        # windpowerlib's turbine-library reader calls DataFrame.dropna(inplace=True), which pandas 3
+        # deprecates; nothing of ours to fix, and the curve it returns is unaffected
+        warnings.filterwarnings("ignore", message="The inplace keyword", category=DeprecationWarning)
+        # an unknown turbine type: windpowerlib warns and returns no curve; that becomes our error below
+        warnings.simplefilter("always", WindpowerlibUserWarning)
         t = WindTurbine(hub_height=hub_height, turbine_type=turbine_type, path=os.fspath(path))
+    for w in caught:
+        if not issubclass(w.category, WindpowerlibUserWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     if t.power_curve is None or t.nominal_power is None:
         raise ValueError(f"turbine {turbine_type!r} has no power curve in windpowerlib's library "
                          f"({path}); pick one listed by windpowerlib.get_turbine_types()")

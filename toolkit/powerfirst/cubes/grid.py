@@ -128,14 +128,14 @@ def records_to_cube(rec: pd.DataFrame, *, screen: bool = True, settings: Screeni
                 # hours outside the BA's own reporting span are not "missing"
                 span = np.flatnonzero(present[i])
                 lo, hi = span[0], span[-1] + 1
-                with warnings.catch_warnings():
-                    if use_clean:  # the source's cleaned values replace the fill
-                        warnings.simplefilter("ignore")
-                    else:
-                        warnings.filterwarnings("always")
-                    f_i, fl_i, _m = screen_series(raw[i, lo:hi], empty=empty[i, lo:hi],
-                                                  missing=~present[i, lo:hi], duplicate=dup[i, lo:hi],
-                                                  source_flag=srcflag[i, lo:hi], settings=settings)
+                f_i, fl_i, _m = screen_series(raw[i, lo:hi], empty=empty[i, lo:hi], missing=~present[i, lo:hi],
+                                              duplicate=dup[i, lo:hi], source_flag=srcflag[i, lo:hi],
+                                              settings=settings, warn=False)
+                unfilled = int((~np.isfinite(f_i)).sum())
+                if unfilled and not use_clean:  # where the source's cleaned values replace the fill, no gap
+                    s = settings or ScreeningSettings()
+                    warnings.warn(f"{ba}: {unfilled} hours lie in gaps longer than {s.max_fill_hours} h and were "
+                                  "left NaN (flagged, not filled; see flag_report)", stacklevel=3)
                 demand[i, lo:hi] = f_i
                 flag[i, lo:hi] = fl_i
             elif has_raw[i]:

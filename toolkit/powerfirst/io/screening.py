@@ -212,7 +212,8 @@ def _fill(x: np.ndarray, max_interp: int, max_fill: int = 168) -> tuple[np.ndarr
 
 def screen_series(values: np.ndarray, *, missing: np.ndarray | None = None, empty: np.ndarray | None = None,
                   source_flag: np.ndarray | None = None, duplicate: np.ndarray | None = None,
-                  settings: ScreeningSettings | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                  settings: ScreeningSettings | None = None, warn: bool = True
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Screen one hourly series and fill every flagged hour.
 
     Parameters
@@ -228,6 +229,9 @@ def screen_series(values: np.ndarray, *, missing: np.ndarray | None = None, empt
     duplicate : ndarray of bool, optional
         Hours whose timestamp appeared more than once in the source.
     settings : ScreeningSettings, optional
+    warn : bool
+        Warn when hours in gaps longer than ``settings.max_fill_hours`` stay NaN (callers that
+        know which series it is warn themselves, naming it).
 
     Returns
     -------
@@ -274,7 +278,7 @@ def screen_series(values: np.ndarray, *, missing: np.ndarray | None = None, empt
     filled, method = _fill(work, s.max_interp_hours, s.max_fill_hours)
     flag[method > 0] |= FLAGS["FILLED"]
     unfilled = int((~np.isfinite(filled)).sum())
-    if unfilled:
+    if unfilled and warn:
         import warnings
 
         warnings.warn(f"{unfilled} hours lie in gaps longer than {s.max_fill_hours} h and were left NaN "
