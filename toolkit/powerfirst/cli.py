@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 from powerfirst._version import __version__
 from powerfirst.commands import COMMANDS, _eprint
+from powerfirst.errors import PowerfirstError
 
 # ---------------------------------------------------------------------------
 
@@ -27,6 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Energy-first siting of AI compute: grid headroom, time to power, flexibility, demand growth.",
     )
     parser.add_argument("--version", action="version", version=f"powerfirst {__version__}")
+    parser.add_argument("--debug", action="store_true",
+                        help="show the Python traceback of an error (default: one message, exit status 1)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (configure, func, help_) in COMMANDS.items():
         p = sub.add_parser(name, help=help_, description=help_)
@@ -52,15 +55,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
-    except (FileNotFoundError, ValueError, KeyError) as exc:
+    except (FileNotFoundError, ValueError, KeyError, PowerfirstError, OSError) as exc:
         # input a command cannot use (ValidationError and DataFormatError are ValueErrors; KeyError is an
-        # unknown name: BA, region, scenario): one message and exit status 1, not a traceback
-        _eprint(f"error: {exc.args[0] if isinstance(exc, KeyError) and exc.args else exc}")
+        # unknown name: BA, region, scenario; OSError a file that cannot be read or written): one message
+        # and exit status 1, the traceback only with --debug
+        if args.debug:
+            raise
+        if isinstance(exc, BrokenPipeError):
+            return 0
+        _eprint(f"error: {_message(exc)}")
         return 1
     except KeyboardInterrupt:
         return 130
-    except BrokenPipeError:
-        return 0
+    except Exception as exc:  # noqa: BLE001 - a bug, not bad input: say so, without a traceback by default
+        if args.debug:
+            raise
+        _eprint(f"internal error ({type(exc).__name__}: {exc}); this is a bug in powerfirst - please report it "
+                "with the output of the same command run with --debug")
+        return 3
+
+
+def _message(exc: BaseException) -> str:
+    if isinstance(exc, KeyError) and exc.args:
+        return str(exc.args[0])
+    if isinstance(exc, OSError) and not isinstance(exc, FileNotFoundError) and exc.filename:
+        return f"{exc.strerror or exc}: {exc.filename}"
+    return str(exc)
 
 
 if __name__ == "__main__":  # `python -m powerfirst.cli`: run the registered module, not this copy

@@ -64,6 +64,8 @@ def print_records(records: list[dict], fmt: str, columns: list[str] | None = Non
         return
     df = pd.DataFrame.from_records(records, columns=columns)
     if fmt == "csv":
-        df.to_csv(sys.stdout, index=False)
+        from powerfirst.io.export import to_csv
+
+        to_csv(df, sys.stdout)  # formula-leading text escaped for spreadsheets
     else:
         print(df.to_string(index=False, float_format=lambda v: format(v, floatfmt)))
