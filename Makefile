@@ -3,6 +3,7 @@
 #   make test   create/update .venv with the test extras, run the whole suite (unit, notebooks, browser)
 #   make lab    JupyterLab on notebooks/
 #   make bench  run the benchmarks in benchmarks/ (each prints its figures and a last JSON line)
+#   make docs   build the docs (Sphinx, warnings as errors) into docs/_build/html
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -16,10 +17,10 @@ PYTEST_ARGS ?=
 PIP := $(BIN)/python -m pip --disable-pip-version-check
 QUIET_PIP = 2> >(grep -v "^WARNING: Location" >&2)
 
-.PHONY: demo test lab bench cubes lint clean help
+.PHONY: demo test lab bench docs cubes lint clean help
 
 help:
-	@sed -n '2,6p' Makefile
+	@sed -n '2,7p' Makefile
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +56,13 @@ $(BENCH_VENV)/.installed-bench: pyproject.toml
 
 bench: $(BENCH_VENV)/.installed-bench
 	@set -e; for b in benchmarks/*.py; do echo "== $$b"; $(BENCH_VENV)/bin/python $$b; done
+
+$(VENV)/.installed-docs: pyproject.toml | $(BIN)/python
+	$(PIP) install -q -e '.[docs]' $(QUIET_PIP)
+	touch $@ $(VENV)/.installed-run
+
+docs: $(VENV)/.installed-docs
+	$(BIN)/sphinx-build -W --keep-going -b html docs docs/_build/html
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check toolkit tests benchmarks data/*.py

@@ -57,7 +57,7 @@ class PVSpec:
     Attributes
     ----------
     max_tilt_deg : float
-        Tilt = |latitude| capped at this value [degrees].
+        Tilt = ``|latitude|`` capped at this value [degrees].
     surface_azimuth_deg : float or None
         Azimuth [degrees east of north]; None faces the equator (180 north, 0 south).
     albedo : float

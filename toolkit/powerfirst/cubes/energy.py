@@ -28,7 +28,7 @@ Solar
     The station's clear-sky index (station GHI / station clear-sky GHI,
     clipped to [0, 1.2], 0 while the clear-sky GHI is below 10 W m-2) carries
     the cloudiness to the site: ``ghi = index × ghi_clear``.  Erbs splits GHI
-    into DNI and DHI.  A reference PV system (fixed, tilt = |lat| capped at
+    into DNI and DHI.  A reference PV system (fixed, tilt = ``|lat|`` capped at
     40°, facing the equator; Hay-Davies transposition; physical IAM on the
     beam; SAPM cell temperature, open rack glass/glass; PVWatts DC with
     γ = −0.0037 K-1; 14 % system losses; PVWatts inverter with DC/AC 1.2)
