@@ -18,6 +18,11 @@ def _cfg_headroom(p: argparse.ArgumentParser):
     p.add_argument("--years", type=years_range, default=(2016, 2024), help="first-last year, default 2016-2024")
     p.add_argument("--limits", type=float_list, default=[0.25, 0.5, 1.0, 5.0],
                    help="curtailment limits in percent, default 0.25,0.5,1,5")
+    p.add_argument("--rule", choices=["seasonal", "norris2025"], default="seasonal",
+                   help="threshold rule: 'seasonal' (default) = summer peak of Jun-Aug applied Apr-Oct, winter peak "
+                        "of Dec-Feb applied Nov-Mar, for every BA; 'norris2025' = the study's rule, the same with its "
+                        "footnote-20 exceptions (AZPS and FPL winter peak of Nov-Mar, CISO summer peak of May-Sep "
+                        "and winter peak of Nov-Mar)")
     p.add_argument("--format", choices=["table", "json", "csv"], default="table")
 
 
@@ -34,7 +39,7 @@ def cmd_headroom(args) -> int:
 
     t0 = time.perf_counter()
     grid = open_grid(args.source, args.bas, args.years, progress=True)
-    hr = flexible_headroom(grid["demand"], args.limits)
+    hr = flexible_headroom(grid["demand"], args.limits, threshold=args.rule)
     recs = headroom_records(hr)
     if args.format in ("json", "csv"):
         print_records(recs, args.format)
@@ -50,8 +55,8 @@ def cmd_headroom(args) -> int:
         table[f"mean event h @{lim:g}%"] = extra["mean_event_hours"]
         table[f"≥50% served @{lim:g}%"] = extra["share_hours_half_served"]
         y0, y1 = hr.attrs["years"].split("-")
-        print(f"Flexible-load headroom [MW] by curtailment limit, {y0}-{y1} (seasonal-peak thresholds, "
-              "Norris et al. 2025 method)")
+        print(f"Flexible-load headroom [MW] by curtailment limit, {y0}-{y1} (seasonal-peak thresholds, rule "
+              f"'{args.rule}', Norris et al. 2025 method)")
         print(table.to_string(float_format=lambda v: f"{v:,.0f}" if abs(v) >= 100 else f"{v:.2f}"))
     print(f"{len(hr['ba'])} BAs x {len(args.limits)} limits in {time.perf_counter() - t0:.1f} s",
           file=sys.stderr)

@@ -134,9 +134,10 @@ class HeadroomSection(Section):
     flexible_limit = param.Number(default=0.5, bounds=(0, 100), inclusive_bounds=(False, False),
                                   doc="limit whose BA headroom sizes the grid_flexible path and the dispatch "
                                       "curtailment events [%]")
-    rule = param.Selector(default="seasonal", objects=["seasonal"],
-                          doc="threshold rule: 'seasonal' = highest summer and winter peak of the period, each "
-                              "applied to its months (per-BA month sets)")
+    rule = param.Selector(default="seasonal", objects=["seasonal", "norris2025"],
+                          doc="threshold rule: 'seasonal' = highest summer (Jun-Aug) and winter (Dec-Feb) peak of the "
+                              "period, applied Apr-Oct and Nov-Mar, same months for every BA; 'norris2025' = the "
+                              "study's rule, with its per-BA exceptions (footnote 20: AZPS, FPL, CISO)")
 
 
 class TimeToPowerSection(Section):

@@ -63,8 +63,10 @@ from powerfirst.models.headroom.solver import (
 )
 from powerfirst.models.headroom.thresholds import (
     DEFAULT_LIMITS,
+    NORRIS2025_RULE,
     SUMMER_APPLIES,
     SUMMER_PEAK_MONTHS,
+    THRESHOLD_RULES,
     WINTER_APPLIES,
     WINTER_PEAK_MONTHS,
     SeasonalRule,
@@ -76,9 +78,11 @@ from powerfirst.models.headroom.thresholds import (
 
 __all__ = [
     "DEFAULT_LIMITS",
+    "NORRIS2025_RULE",
     "SUMMER_APPLIES",
     "SUMMER_PEAK_MONTHS",
     "SeasonalRule",
+    "THRESHOLD_RULES",
     "WINTER_APPLIES",
     "WINTER_PEAK_MONTHS",
     "check_hourly_load",

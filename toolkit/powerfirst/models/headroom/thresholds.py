@@ -12,7 +12,7 @@ import xarray as xr
 
 from powerfirst.errors import Problem, ValidationError
 
-__all__ = ["DEFAULT_LIMITS", "SUMMER_APPLIES", "SUMMER_PEAK_MONTHS", "SeasonalRule", "WINTER_APPLIES", "WINTER_PEAK_MONTHS", "check_hourly_load", "local_months", "local_years", "seasonal_thresholds"]
+__all__ = ["DEFAULT_LIMITS", "NORRIS2025_RULE", "SUMMER_APPLIES", "SUMMER_PEAK_MONTHS", "SeasonalRule", "THRESHOLD_RULES", "WINTER_APPLIES", "WINTER_PEAK_MONTHS", "check_hourly_load", "local_months", "local_years", "seasonal_thresholds"]
 
 DEFAULT_LIMITS = (0.25, 0.5, 1.0, 5.0)
 
@@ -26,10 +26,12 @@ WINTER_APPLIES = (11, 12, 1, 2, 3)
 class SeasonalRule:
     """Months that set each seasonal peak and the months each peak applies to.
 
-    The default is the rule of Norris et al. (2025): the summer threshold is
-    the highest load of June–August and applies to April–October; the winter
-    threshold is the highest load of December–February and applies to
-    November–March.  Months are in the balancing authority's local time.
+    The default is the core rule of Norris et al. (2025): the summer threshold
+    is the highest load of June–August and applies to April–October; the
+    winter threshold is the highest load of December–February and applies to
+    November–March.  Months are in the balancing authority's local time.  The
+    study's own exceptions for three BAs (its footnote 20) are in
+    :data:`NORRIS2025_RULE`.
     ``per_ba`` overrides the rule for BAs that peak outside those months, e.g.
     ``{"CISO": SeasonalRule(summer_peak=(7, 8, 9))}``.
     """
@@ -52,6 +54,28 @@ class SeasonalRule:
 
     def for_ba(self, ba: str) -> SeasonalRule:
         return self.per_ba.get(ba, self)
+
+
+# Norris et al. (2025), footnote 20: the peak months are June-August and December-February, but "in a few
+# cases, the BA's seasonal peak occurred within one month of these periods (AZPS winter, FPL winter, CAISO
+# summer, CAISO winter), which were used as their max seasonal peak"; the summer peak applies to April-October,
+# the winter peak to November-March.  "Within one month" widens the peak months by one month on each side.
+_WINTER_WIDE = (11, 12, 1, 2, 3)
+_SUMMER_WIDE = (5, 6, 7, 8, 9)
+NORRIS2025_RULE = SeasonalRule(per_ba={
+    "AZPS": SeasonalRule(winter_peak=_WINTER_WIDE),
+    "FPL": SeasonalRule(winter_peak=_WINTER_WIDE),
+    "CISO": SeasonalRule(summer_peak=_SUMMER_WIDE, winter_peak=_WINTER_WIDE),
+})
+
+#: Named threshold rules: name -> (rule, description written to the ``rule`` attribute).
+THRESHOLD_RULES: dict[str, tuple[SeasonalRule, str]] = {
+    "seasonal": (SeasonalRule(), "seasonal peaks: summer peak of Jun-Aug applied Apr-Oct, winter peak of "
+                                 "Dec-Feb applied Nov-Mar, the same months for every BA"),
+    "norris2025": (NORRIS2025_RULE, "norris2025: seasonal peaks as Norris et al. (2025) define them (Jun-Aug "
+                                    "applied Apr-Oct, Dec-Feb applied Nov-Mar; footnote 20: AZPS and FPL winter "
+                                    "peak of Nov-Mar, CISO summer peak of May-Sep and winter peak of Nov-Mar)"),
+}
 
 
 # ---------------------------------------------------------------------------
@@ -187,10 +211,16 @@ def seasonal_thresholds(load: xr.DataArray, rule: SeasonalRule | str | float | x
     ----------
     load : xarray.DataArray
         Hourly load [MW] on (``ba``, ``time``), UTC.
-    rule : SeasonalRule, 'seasonal', float, mapping or DataArray
+    rule : SeasonalRule, 'seasonal', 'norris2025', float, mapping or DataArray
         * ``'seasonal'`` or a :class:`SeasonalRule`: the highest summer and
           winter peaks over the whole period (months in the BA's local time),
-          each applied to its months;
+          each applied to its months; ``'seasonal'`` takes the summer peak of
+          June-August and the winter peak of December-February for every BA;
+        * ``'norris2025'``: the rule of the study (:data:`NORRIS2025_RULE`):
+          as ``'seasonal'``, except that, as in its footnote 20, the winter
+          peak of AZPS and FPL is the highest load of November-March, and
+          CAISO's summer and winter peaks those of May-September and
+          November-March;
         * a number or a ``{ba: MW}`` mapping: a fixed planning capacity [MW];
         * a DataArray: a user threshold series [MW] on ``time`` (and ``ba``).
     years : list of int, optional
@@ -215,11 +245,13 @@ def seasonal_thresholds(load: xr.DataArray, rule: SeasonalRule | str | float | x
         thr = (xr.zeros_like(load, dtype=float) + cap)
         return thr.rename("threshold").assign_attrs(units="MW", long_name="curtailment threshold",
                                                     rule="fixed planning capacity per BA")
+    label = "seasonal peaks (custom SeasonalRule)"
     if isinstance(rule, str):
-        if rule != "seasonal":
-            raise ValueError(f"unknown threshold rule {rule!r}; expected 'seasonal', a SeasonalRule, a number, "
+        if rule not in THRESHOLD_RULES:
+            names = ", ".join(repr(k) for k in THRESHOLD_RULES)
+            raise ValueError(f"unknown threshold rule {rule!r}; expected one of {names}, a SeasonalRule, a number, "
                              "a {ba: MW} mapping or a DataArray")
-        rule = SeasonalRule()
+        rule, label = THRESHOLD_RULES[rule]
     time = load.indexes["time"]
     one_ba = "ba" not in load.dims
     da = load.expand_dims("ba") if one_ba else load
@@ -243,7 +275,7 @@ def seasonal_thresholds(load: xr.DataArray, rule: SeasonalRule | str | float | x
         out[i] = np.where(np.isin(months, r.summer_applies), s_peak, w_peak)
     thr = xr.DataArray(out, dims=("ba", "time"), coords={"ba": da["ba"], "time": da["time"]},
                        name="threshold", attrs={"units": "MW", "long_name": "curtailment threshold",
-                                                "rule": "seasonal peaks (Norris et al. 2025)"})
+                                                "rule": label})
     thr = thr.assign_coords(summer_peak_mw=("ba", np.array(summer)), winter_peak_mw=("ba", np.array(winter)))
     return thr.isel(ba=0, drop=True) if one_ba else thr
 
