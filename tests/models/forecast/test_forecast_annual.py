@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from powerfirst.errors import ValidationError
+from powerfirst.io.facts import read_facts
 from powerfirst.models.forecast.annual import (
     DRIVER_SCENARIOS,
     REGIONS,
@@ -18,6 +19,7 @@ from powerfirst.models.forecast.annual import (
     GrowthRegressor,
     base_year_electricity,
     calibrate_driver,
+    calibrate_regional_growth,
     check_against_published,
     demand_cube,
     driver_projection,
@@ -26,9 +28,15 @@ from powerfirst.models.forecast.annual import (
     make_growth_pipeline,
     published_projections,
     reference_bands,
+    regional_driver_table,
+    regional_drivers,
     trend_projection,
 )
+from powerfirst.paths import facts_dir
 from powerfirst.schema import check, validate
+
+#: the four regions the IEA regional criterion covers (Rest of world is matched too, but not required)
+IEA_REGIONS = ["US", "China", "Europe", "Asia Pacific excl. China"]
 
 
 def test_history_carries_sources():
@@ -158,3 +166,128 @@ def test_demand_cube_validates_and_has_the_dimensions():
         demand_cube(["Warp"])
     higher = demand_cube(["Base"], ["US"], [2030], overrides={"accelerator_growth": 0.9})
     assert float(higher["dc_electricity"].sum()) > float(us["dc_electricity"].sel(year=2030, scenario="Base").sum())
+
+
+# ---------------------------------------------------------------------------
+# regional driver sets
+
+
+def _iea(facts, period, scenario="Base"):
+    """IEA *Energy and AI* (2025) figures of the facts [TWh] by region: the regional split as charted
+    by Graphic News, and the world figure of the 2025 report (not its 2026 update)."""
+    f = facts[(facts["quantity"] == "datacentre_electricity") & (facts["scenario"] == scenario)
+              & (facts["period"] == period)]
+    out = f[f["publisher"] == "Graphic News"].set_index("region")["value"]
+    world = f[(f["region"] == "World") & f["source_title"].str.startswith("Energy and AI")]["value"]
+    assert len(world) == 1
+    return pd.concat([out, pd.Series({"World": float(world.iloc[0])})])
+
+
+def _totals(cube, year):
+    return cube["dc_electricity"].sum("workload").sel(year=year).to_pandas()
+
+
+def test_2030_base_by_region_follows_the_iea_figures():
+    facts = read_facts()
+    iea = _iea(facts, 2030)
+    got = _totals(demand_cube(["Base"], years=[2024, 2030]), 2030)["Base"]
+    for region in IEA_REGIONS:
+        assert got[region] == pytest.approx(iea[region], rel=0.10), region
+    assert got["World"] == pytest.approx(iea["World"], rel=0.05)
+    assert got.drop("World").sum() == pytest.approx(iea["World"], rel=0.05)
+    # one world driver set gave China 235 and Europe 156 TWh; the regional driver sets give
+    expected = {"World": 954.7, "US": 426.0, "China": 277.0, "Europe": 113.0, "Asia Pacific excl. China": 101.1,
+                "Rest of world": 29.0}
+    assert got.to_dict() == pytest.approx(expected, abs=0.1)
+    flags = check_against_published(got.rename("electricity_twh").rename_axis("region").reset_index().assign(year=2030))
+    assert not flags["outside_all"].any()
+
+
+def test_sum_of_regions_meets_the_iea_world_cases_it_was_not_fitted_to():
+    facts = read_facts()
+    cube = demand_cube(years=[2035])
+    regions = _totals(cube, 2035).drop("World").sum()
+    for scenario in DRIVER_SCENARIOS:
+        assert regions[scenario] == pytest.approx(_iea(facts, 2035, scenario)["World"], rel=0.03), scenario
+
+
+def test_regional_split_agrees_with_the_iea_text():
+    facts = read_facts()
+    split = _iea(facts, 2030) - _iea(facts, 2024, "historical")
+    inc = facts[facts["quantity"] == "datacentre_electricity_increase"].set_index("region")
+    assert set(inc.index) == {"US", "China", "Europe"}
+    for region, row in inc.iterrows():
+        assert split[region] == pytest.approx(row["value"], rel=0.05) and not split[region] < row["low"]
+
+
+def test_every_regional_driver_is_sourced_or_labelled():
+    table = regional_driver_table()
+    assert set(table["region"]) == set(REGIONS) - {"World"}
+    for region, t in table.groupby("region"):
+        assert {"accelerator_growth", "utilisation", "pue_accelerated", "pue_conventional",
+                "efficiency_gain"} <= set(t["driver"]), region
+    assert set(table["kind"]) == {"source", "derived", "assumption"}
+    assert table["source"].str.len().gt(20).all()
+    assert (table.loc[table["kind"] == "assumption", "note"].str.contains("world value kept")).all()
+
+
+@pytest.mark.parametrize("region", [r for r in REGIONS if r != "World"])
+def test_stored_accelerator_growth_is_its_documented_derivation(region):
+    table = regional_driver_table()
+    stored = table[(table["region"] == region) & (table["driver"] == "accelerator_growth")]["value"].item()
+    assert calibrate_regional_growth(region) == pytest.approx(stored, abs=6e-4)  # stored rounded to 0.001
+
+
+def test_each_region_takes_its_drivers_from_the_facts(tmp_path):
+    for f in facts_dir().glob("*.csv"):
+        (tmp_path / f.name).write_bytes(f.read_bytes())
+    path = tmp_path / "datacentre_drivers.csv"
+    rows = pd.read_csv(path, dtype=str, keep_default_na=False)
+    rows.loc[(rows["quantity"] == "driver_accelerator_growth") & (rows["region"] == "China"), "value"] = "0.6"
+    rows.loc[(rows["quantity"] == "driver_pue_accelerated") & (rows["region"] == "US"), "value"] = "1.1"
+    rows.to_csv(path, index=False)
+    changed = read_facts(tmp_path)
+    before = _totals(demand_cube(["Base"], years=[2030]), 2030)["Base"]
+    after = _totals(demand_cube(["Base"], years=[2030], facts=changed), 2030)["Base"]
+    assert after["China"] < before["China"] - 50
+    assert after["US"] != pytest.approx(before["US"], abs=1e-6)  # via the PUE trend
+    same = ["World", "Europe", "Asia Pacific excl. China", "Rest of world"]
+    np.testing.assert_allclose(after[same], before[same])
+    china, us = regional_drivers("China", facts=changed), regional_drivers("US", facts=changed)
+    assert (china.accelerator_growth, us.pue_accelerated, us.pue_conventional) == (0.6, 1.1, 1.5)
+    # presets move a regional driver by the ratio they move the world one
+    lift = regional_drivers("China", "Lift-Off", facts=changed)
+    assert lift.accelerator_growth == pytest.approx(0.6 * 0.92 / 0.75)
+    assert regional_drivers("World", "Lift-Off", facts=changed) == GrowthDrivers().replace(accelerator_growth=0.92)
+
+
+def test_region_overrides_move_one_region_and_name_unknown_regions():
+    cube = demand_cube(["Base"], ["US", "China"], [2030], region_overrides={"US": {"accelerator_growth": 0.9}})
+    got = _totals(cube, 2030)["Base"]
+    assert got["US"] > 426 + 20 and got["China"] == pytest.approx(277.0, abs=0.1)
+    with pytest.raises(KeyError, match=r"unknown region 'Atlantis' in region_overrides; regions: \['World', 'US', "
+                                       r"'China', 'Europe', 'Asia Pacific excl. China', 'Rest of world'\]"):
+        demand_cube(["Base"], ["US"], [2030], region_overrides={"Atlantis": {"accelerator_growth": 0.9}})
+    with pytest.raises(KeyError, match="unknown region 'Atlantis'"):
+        regional_drivers("US", region_overrides={"Atlantis": {}})
+    with pytest.raises(TypeError, match="unknown drivers"):
+        demand_cube(["Base"], ["US"], [2030], region_overrides={"US": {"warp_factor": 9}})
+
+
+def test_bad_driver_rows_are_reported_with_file_and_line(tmp_path):
+    head = "quantity,region,scenario,period,value,low,high,unit,source_title,publisher,year,url,note\n"
+    body = ["driver_accelerator_growth,Mars,Base,2024,0.5,,,year-1,t,p,2025,,derived: x",
+            "driver_warp_factor,US,Base,2024,9,,,1,t,p,2025,,assumption: x",
+            "driver_utilisation,US,Base,2024,0.6,,,year-1,t,p,2025,,assumption: x",
+            "driver_accelerator_growth,US,Lift-Off,2024,0.9,,,year-1,t,p,2025,,derived: x",
+            "driver_pue_accelerated,US,Base,2024,1.2,,,1,t,p,2025,,source: x",
+            "driver_pue_accelerated,US,Base,2024,1.3,,,1,t,p,2025,,source: x"]
+    (tmp_path / "drivers.csv").write_text(head + "\n".join(body) + "\n")
+    with pytest.raises(ValidationError) as e:
+        regional_driver_table(read_facts(tmp_path / "drivers.csv"))
+    msg = str(e.value)
+    assert "5 problems in regional growth drivers" in msg
+    assert "drivers.csv, line 2, column 'region': unknown region 'Mars'" in msg
+    assert "line 3, column 'quantity': unknown driver 'warp_factor'" in msg
+    assert "line 4, column 'unit': driver 'utilisation' is in '1', found 'year-1'" in msg
+    assert "line 5, column 'scenario'" in msg and "line 7, column 'value': second value of 'pue_accelerated'" in msg

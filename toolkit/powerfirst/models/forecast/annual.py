@@ -33,6 +33,40 @@ Every driver is a field of :class:`GrowthDrivers`; :data:`DRIVER_SCENARIOS` hold
 presets named after the IEA cases (their knobs were set by hand so that the world path lands
 near the IEA 2035 figure of the case; the check below says how near).
 
+Regional drivers
+----------------
+``World`` runs on :class:`GrowthDrivers` itself.  Each other region takes the drivers the facts
+give it (``data/facts/datacentre_drivers.csv``, rows ``driver_<name>``, read by
+:func:`regional_driver_table`; every row says whether its value is read from a source, derived, or
+an assumption) and the world values for the rest.  A scenario preset moves a regional driver by the
+ratio it moves the world one (:func:`regional_drivers`).  The rows and how they were obtained:
+
+* PUE (``pue_accelerated``, ``pue_conventional``): the world values (1.3 for new large halls and
+  1.56 survey average, Uptime 2024) times Deloitte's 2023 PUE of the region relative to the world
+  (*Powering artificial intelligence*, companion report, Table 4): North America 0.96 (US), Western
+  and Eastern Europe 0.92, Asia Pacific 1.06, Latin America 1.11 and Middle East and Africa 1.13
+  (Rest of world: their mean, 1.12).  China: its policy limits, PUE below 1.3 for new large data
+  centres (MIIT action plan 2022) and a national average below 1.5 by 2025 (NDRC action plan 2024).
+* ``utilisation``: 0.6 everywhere.  China's 60 % floor for new data centres is the one regional
+  source; elsewhere the world value (Deloitte Table 3, AI hyperscale data centres) is an assumption.
+  Utilisation only sets the installed fleet here, not the energy path.
+* ``efficiency_gain``: no regional source; the world assumption (5 % a year) everywhere.
+* ``accelerator_growth``: derived.  With the region's other drivers fixed, the growth that carries
+  the region's facts 2024 figure to its IEA 2030 Base figure (the IEA *Energy and AI* regional split
+  as charted by Graphic News: US 183 → 426 TWh, China 102 → 277, Europe 68 → 113, Asia Pacific excl.
+  China 48 → 101, Rest of world 15 → 29; the IEA's text gives US +130 %, China +170 %, Europe +70 %)
+  is found by :func:`calibrate_regional_growth` (a Brent root of :func:`driver_projection`) and stored
+  rounded to 0.001: US 0.760, China 0.869, Europe 0.495, Asia Pacific excl. China 0.682, Rest of
+  world 0.614 (world 0.75).  The regional 2030 figures are therefore calibration targets, met by
+  construction; the independent checks are the sum of the regions against the IEA world figures
+  (2030 Base 946 vs 945 TWh; 2035 Base 1 214 vs 1 200; 2035 Lift-Off, High Efficiency, Headwinds
+  1 687, 966, 700 vs 1 700, 970, 700) and the cross-checks in the rows' notes (EPRI, LBNL, China's
+  own growth expectation).
+
+Each region keeps the world ``accelerated_share`` (0.2), so the regional differences in growth all
+land on accelerator growth; a sourced regional share of accelerated servers would move part of
+them to the base-year mix.
+
 Trend estimators
 ----------------
 :class:`GrowthRegressor` is a scikit-learn regressor of :math:`\log E` on features (year, region
@@ -46,8 +80,11 @@ answer.
 References
 ----------
 Shehabi, A. et al. (2024). *2024 United States Data Center Energy Usage Report*. LBNL.
-International Energy Agency (2025). *Energy and AI*.
+International Energy Agency (2025). *Energy and AI*. https://www.iea.org/reports/energy-and-ai
 EPRI (2024). *Powering Intelligence*.
+Deloitte (2024). *Powering artificial intelligence: a study of AI's footprint, today and tomorrow*
+(and its companion report). https://www.deloitte.com/global/en/issues/climate/powering-ai.html
+Uptime Institute (2025). *Mapping PUE trends by data center region, age and size* (UII Update 420).
 Barber, R. F., Candès, E. J., Ramdas, A. & Tibshirani, R. J. (2021). Predictive inference with the
 jackknife+. *Annals of Statistics* 49(1), 486–507. https://doi.org/10.1214/20-AOS1965
 """
@@ -76,6 +113,10 @@ __all__ = [
     "HOURS_PER_YEAR",
     "GrowthDrivers",
     "DRIVER_SCENARIOS",
+    "REGIONAL_DRIVER_UNITS",
+    "regional_driver_table",
+    "regional_drivers",
+    "calibrate_regional_growth",
     "history",
     "history_series",
     "published_projections",
@@ -258,7 +299,8 @@ class GrowthDrivers:
 
     Every field is a documented, overridable driver: ``GrowthDrivers(accelerator_growth=0.4)`` or
     ``drivers.replace(pue_accelerated=1.2)``.  Values are assumptions for illustration unless the
-    comment names a fact; the base-year total always comes from the facts.
+    comment names a fact; the base-year total always comes from the facts.  These are the world
+    drivers; a region's own values come from the facts (:func:`regional_drivers`).
     """
 
     #: base year whose electricity comes from the facts tables
@@ -272,7 +314,7 @@ class GrowthDrivers:
     power_per_unit_kw: float = 1.275
     #: change of power per accelerator per year [1 per year]
     power_trend: float = 0.04
-    #: average utilisation of installed accelerators [1]
+    #: average utilisation of installed accelerators [1] (60 % for AI hyperscale data centres, Deloitte 2024)
     utilisation: float = 0.6
     #: PUE of accelerated (AI) halls, base year [1] (new large facilities about 1.3, Uptime 2024)
     pue_accelerated: float = 1.3
@@ -321,10 +363,11 @@ class GrowthDrivers:
             raise ValidationError(problems, what="growth drivers")
 
 
-#: presets named after the IEA cases; overrides of the default drivers.  Each preset moves one
-#: knob, set (with :func:`calibrate_driver`, rounded) so that the world path meets the IEA 2035
+#: presets named after the IEA cases; overrides of the default (world) drivers.  Each preset moves
+#: one knob, set (with :func:`calibrate_driver`, rounded) so that the world path meets the IEA 2035
 #: figure of the case: Lift-Off 1 700 TWh (faster capacity growth), High Efficiency 970 TWh
 #: (faster efficiency gains, PUE falling 0.02 a year), Headwinds 700 TWh (slower capacity growth).
+#: A region with its own value of a knob moves it by the same ratio (see :func:`regional_drivers`).
 DRIVER_SCENARIOS: dict[str, dict] = {
     "Base": {},
     "Lift-Off": {"accelerator_growth": 0.92},
@@ -332,17 +375,124 @@ DRIVER_SCENARIOS: dict[str, dict] = {
     "Headwinds": {"accelerator_growth": 0.40},
 }
 
+#: the world Base drivers the presets and the regional values are stated against
+_WORLD_BASE = GrowthDrivers()
 
-def _drivers_for(scenario: str, drivers: GrowthDrivers | None, overrides: Mapping | None) -> GrowthDrivers:
+#: drivers a facts row may set for a region (quantity ``driver_<name>``), with the unit the row must carry
+REGIONAL_DRIVER_UNITS = {
+    "accelerator_growth": "year-1", "growth_decay": "year-1", "power_per_unit_kw": "kW", "power_trend": "year-1",
+    "utilisation": "1", "pue_accelerated": "1", "pue_conventional": "1", "pue_trend": "year-1",
+    "efficiency_gain": "year-1", "accelerated_share": "1", "conventional_growth": "year-1",
+    "inference_shift": "year-1", "peak_to_average": "1",
+}
+
+
+def regional_driver_table(facts: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The regional driver values of the facts tables (``data/facts/datacentre_drivers.csv``).
+
+    A row of quantity ``driver_<name>`` (scenario ``Base``) gives region ``region`` its Base value of
+    driver ``<name>`` (a field of :class:`GrowthDrivers`, unit as in :data:`REGIONAL_DRIVER_UNITS`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``region, driver, value, unit, kind, source, note``; ``kind`` is the first word of the note
+        (``source``, ``derived`` or ``assumption``).
+
+    Raises
+    ------
+    ValidationError
+        Every row with an unknown region, driver, unit or scenario, and every second row for one
+        region and driver, with file and line.
+    """
+    f = _facts(facts)
+    # line numbers hold for a frame as read_facts returns it (each file's rows in order, a RangeIndex)
+    whole = "file" in f.columns and isinstance(f.index, pd.RangeIndex) and f["file"].notna().all()
+    line = (f.groupby("file").cumcount() + 2).to_numpy() if whole else np.full(len(f), np.nan)
+    mask = f["quantity"].astype(str).str.startswith("driver_").to_numpy()
+    problems, rows, seen = [], [], {}
+    for (_, r), ln in zip(f[mask].iterrows(), line[mask], strict=True):
+        where = {"file": str(r["file"]) if "file" in f.columns and pd.notna(r["file"]) else "facts",
+                 "line": None if np.isnan(ln) else int(ln)}
+        name, region, unit = str(r["quantity"])[len("driver_"):], str(r["region"]), str(r["unit"])
+        if name not in REGIONAL_DRIVER_UNITS:
+            problems.append(Problem(f"unknown driver {name!r}; drivers a region may set: "
+                                    f"{sorted(REGIONAL_DRIVER_UNITS)}", column="quantity", **where))
+            continue
+        if region not in REGIONS:
+            problems.append(Problem(f"unknown region {region!r}; regions: {list(REGIONS)}", column="region", **where))
+        if unit != REGIONAL_DRIVER_UNITS[name]:
+            problems.append(Problem(f"driver {name!r} is in {REGIONAL_DRIVER_UNITS[name]!r}, found {unit!r}",
+                                    column="unit", **where))
+        if str(r["scenario"]) != "Base":
+            problems.append(Problem(f"driver rows hold Base values (presets move them), found scenario "
+                                    f"{r['scenario']!r}", column="scenario", **where))
+        if (region, name) in seen:
+            first = f" (first at line {seen[region, name]})" if seen[region, name] else ""
+            problems.append(Problem(f"second value of {name!r} for {region!r}{first}", column="value", **where))
+        seen.setdefault((region, name), where["line"])
+        note = str(r["note"])
+        rows.append({"region": region, "driver": name, "value": float(r["value"]), "unit": unit,
+                     "kind": note.split(":", 1)[0].strip() if ":" in note else "", "source": _source(r),
+                     "note": note})
+    if problems:
+        raise ValidationError(problems, what="regional growth drivers")
+    return pd.DataFrame(rows, columns=["region", "driver", "value", "unit", "kind", "source", "note"])
+
+
+def _regional_values(table: pd.DataFrame, region: str) -> dict[str, float]:
+    t = table[table["region"] == region]
+    return dict(zip(t["driver"], t["value"].astype(float), strict=True))
+
+
+def _check_region_overrides(region_overrides: Mapping | None) -> dict:
+    ro = dict(region_overrides or {})
+    unknown = [r for r in ro if r not in REGIONS]
+    if unknown:
+        raise KeyError(f"unknown region {unknown[0]!r} in region_overrides; regions: {list(REGIONS)}")
+    for r, o in ro.items():
+        if not isinstance(o, Mapping):
+            raise TypeError(f"region_overrides[{r!r}] must map driver names to values, found {o!r}")
+    return ro
+
+
+def _drivers_for(scenario: str, drivers: GrowthDrivers | None, overrides: Mapping | None,
+                 regional: Mapping[str, float] | None = None, region_override: Mapping | None = None) -> GrowthDrivers:
     d = drivers or GrowthDrivers()
     if scenario in DRIVER_SCENARIOS:
         d = d.replace(**DRIVER_SCENARIOS[scenario])
     elif drivers is None:
         raise KeyError(f"unknown scenario {scenario!r}; presets: {list(DRIVER_SCENARIOS)} (or pass drivers=)")
+    if regional:  # the region's ratio to the world Base, applied to the world value of this scenario
+        scaled = {}
+        for k, v in regional.items():
+            ref = getattr(_WORLD_BASE, k)
+            scaled[k] = v * (getattr(d, k) / ref) if ref else v + getattr(d, k)
+        d = d.replace(**scaled)
     if overrides:
         d = d.replace(**dict(overrides))
+    if region_override:
+        d = d.replace(**dict(region_override))
     d.check()
     return d
+
+
+def regional_drivers(region: str, scenario: str = "Base", facts: pd.DataFrame | None = None, *,
+                     drivers: GrowthDrivers | None = None, overrides: Mapping | None = None,
+                     region_overrides: Mapping[str, Mapping] | None = None) -> GrowthDrivers:
+    r"""The driver set of ``region`` in ``scenario``.
+
+    Start from the world drivers (``drivers``, default :class:`GrowthDrivers`) with the scenario
+    preset applied; each driver the facts give for the region (:func:`regional_driver_table`) is
+    the world value scaled by the region's Base ratio to the world Base,
+    :math:`x_r = x_{world} \cdot x_{r,Base} / x_{world,Base}` (so in Base, with default drivers, it
+    is the facts value; a preset that raises world accelerator growth by 23 % raises every
+    region's by 23 %).  Then ``overrides`` set a driver in every region and
+    ``region_overrides[region]`` in that region only.
+    """
+    ro = _check_region_overrides(region_overrides)
+    return _drivers_for(scenario, drivers, overrides, _regional_values(regional_driver_table(facts), region),
+                        ro.get(region))
 
 
 def driver_projection(base_twh: float, years: Sequence[int], drivers: GrowthDrivers | None = None) -> pd.DataFrame:
@@ -414,6 +564,26 @@ def calibrate_driver(name: str, target_twh: float, target_year: int, base_twh: f
         return float(driver_projection(base_twh, [target_year], d.replace(**{name: x}))["total"].iloc[0]) - target_twh
 
     return float(brentq(gap, *bounds))
+
+
+def calibrate_regional_growth(region: str, target_year: int = 2030, facts: pd.DataFrame | None = None,
+                              publisher: str = "Graphic News") -> float:
+    """Base accelerator growth of ``region`` [1 per year] that makes its driver path meet the published
+    Base figure of ``target_year`` (the derivation of the ``driver_accelerator_growth`` facts rows).
+
+    The region's other drivers are its facts values (world values where it has none); the base year
+    is the facts' 2024 figure.  With ``publisher`` "Graphic News" the target is the IEA *Energy and
+    AI* regional Base Case as charted by Graphic News (the regional rows of the facts).
+    """
+    f = _facts(facts)
+    d = regional_drivers(region, "Base", f)
+    base, _ = base_year_electricity(region, d.base_year, f)
+    p = published_projections(f)
+    t = p[(p["region"] == region) & (p["year"] == target_year) & (p["scenario"] == "Base") & (p["publisher"] == publisher)]
+    if len(t) != 1:
+        raise KeyError(f"{len(t)} Base figures of {publisher} for {region!r} in {target_year}; published:\n"
+                       f"{p[p['region'] == region][['year', 'publisher', 'scenario', 'electricity_twh']].to_string(index=False)}")
+    return calibrate_driver("accelerator_growth", float(t["electricity_twh"].iloc[0]), target_year, base, d)
 
 
 # ---------------------------------------------------------------------------
@@ -586,13 +756,15 @@ _ATTRS = {
 
 def demand_cube(scenarios: Sequence[str] = tuple(DRIVER_SCENARIOS), regions: Sequence[str] = REGIONS,
                 years: Sequence[int] = tuple(range(2014, 2036)), *, drivers: GrowthDrivers | None = None,
-                overrides: Mapping | None = None, quantiles=(0.1, 0.5, 0.9), facts: pd.DataFrame | None = None,
+                overrides: Mapping | None = None, region_overrides: Mapping[str, Mapping] | None = None,
+                quantiles=(0.1, 0.5, 0.9), facts: pd.DataFrame | None = None,
                 point_tolerance: float = 0.1) -> xr.Dataset:
     """The demand cube: ``region`` × ``year`` × ``scenario`` × ``workload``.
 
     ``dc_electricity`` [TWh], ``dc_average_power`` and ``dc_peak_power`` [GW] from the driver model
-    (each scenario a preset of :data:`DRIVER_SCENARIOS` applied to ``drivers``, then
-    ``overrides``); ``dc_electricity_trend`` [TWh] on ``quantile`` from the pooled trend
+    (each region its own driver set, :func:`regional_drivers`: a preset of :data:`DRIVER_SCENARIOS`
+    applied to ``drivers``, the region's facts values, then ``overrides`` in every region and
+    ``region_overrides[region]`` in one); ``dc_electricity_trend`` [TWh] on ``quantile`` from the pooled trend
     estimator; ``dc_electricity_history`` [TWh] where the facts hold a figure, and the published
     projection range ``dc_electricity_published_low`` / ``_high`` [TWh].  Years before the base
     year are driver-model back-casts (compare them with the history).
@@ -601,13 +773,15 @@ def demand_cube(scenarios: Sequence[str] = tuple(DRIVER_SCENARIOS), regions: Seq
     """
     f = _facts(facts)
     years = [int(y) for y in years]
+    ro = _check_region_overrides(region_overrides)
+    table = regional_driver_table(f)
     elec = np.zeros((len(regions), len(years), len(scenarios), len(WORKLOADS)))
-    peak_ratio = np.zeros(len(scenarios))
+    peak_ratio = np.zeros((len(regions), len(scenarios)))
     sources = {}
     for si, sc in enumerate(scenarios):
-        d = _drivers_for(sc, drivers, overrides)
-        peak_ratio[si] = d.peak_to_average
         for ri, r in enumerate(regions):
+            d = _drivers_for(sc, drivers, overrides, _regional_values(table, r), ro.get(r))
+            peak_ratio[ri, si] = d.peak_to_average
             base, src = base_year_electricity(r, d.base_year, f)
             sources[r] = src
             proj = driver_projection(base, years, d)
@@ -618,7 +792,7 @@ def demand_cube(scenarios: Sequence[str] = tuple(DRIVER_SCENARIOS), regions: Seq
     ds = xr.Dataset(coords=coords)
     ds["dc_electricity"] = (dims, elec)
     ds["dc_average_power"] = (dims, avg)
-    ds["dc_peak_power"] = (dims, avg * peak_ratio[None, None, :, None])
+    ds["dc_peak_power"] = (dims, avg * peak_ratio[:, None, :, None])
     trend, pipe = trend_projection(years, regions, quantiles, f)
     tq = np.stack([trend.pivot(index="region", columns="year", values=f"q{q:g}").loc[list(regions), years].to_numpy()
                    for q in quantiles], axis=-1)
@@ -649,6 +823,9 @@ def demand_cube(scenarios: Sequence[str] = tuple(DRIVER_SCENARIOS), regions: Seq
         pf_kind="demand", title="data-centre electricity demand by region, year, scenario and workload",
         drivers="; ".join(f"{sc}: {_drivers_for(sc, drivers, overrides).as_dict()}" for sc in scenarios),
         base_sources="; ".join(f"{r}: {s}" for r, s in sources.items()),
+        regional_drivers="; ".join(f"{t.region}: {t.driver}={t.value:g} ({t.kind}, {t.source})"
+                                   for t in table[table["region"].isin(list(regions))].itertuples()),
+        region_overrides=str(ro),
         trend_growth_rate=round(pipe[-1].growth_rate_, 4),
         published_band_tolerance=point_tolerance))
     return ds
