@@ -71,7 +71,7 @@ def main(argv=None):
         for k in ("created", "powerfirst_version"):
             ds.attrs.pop(k, None)
         enc = {v: {"dtype": "float32", "zlib": True, "complevel": 6} for v in ds.data_vars}
-        path = write_netcdf(ds, args.out / f"{stem}.nc", encoding=enc)
+        path = write_netcdf(ds, args.out / f"{stem}.nc", encoding=enc, overwrite=True)
         print(path, ds.sizes)
 
 

@@ -11,7 +11,7 @@ from powerfirst.schema import check
 
 GOOD = """site_id,name,lat,lon,country,ba,target_mw,tier,workload
 S1,One,39.05,-77.45,US,PJM,120,regional,inference
-S2,Two,32.78,-96.80,US,ERCO,"1,200",core,training
+S2,Two,32.78,-96.80,US,ERCO,1200.0,core,training
 S3,Three,53.35,-6.26,IE,IE-SEM,40,edge,edge
 """
 
@@ -22,12 +22,21 @@ def test_read_csv_builds_site_dataset(tmp_path):
     ds = read_sites(p)
     assert list(ds.site.values) == ["S1", "S2", "S3"]
     assert ds["target_mw"].attrs["units"] == "MW"
-    assert ds["target_mw"].sel(site="S2").item() == 1200.0  # quoted thousands separator
+    assert ds["target_mw"].sel(site="S2").item() == 1200.0
     assert ds["ba"].sel(site="S3").item() == "IE-SEM"
     # defaults filled from the schema table
     assert ds["upgrade_class"].sel(site="S1").item() == "substation"
     assert ds["firm_headroom_mw"].sel(site="S1").item() == 0.0
     assert check(ds, "sites") == []
+
+
+def test_thousands_separator_is_ambiguous_and_refused(tmp_path):
+    p = tmp_path / "sites.csv"
+    p.write_text(GOOD.replace("1200.0", '"1,200"'))
+    with pytest.raises(ValidationError, match=r"row 2 \(line 3\), column 'target_mw': expected a number \[MW\], "
+                                              r"found '1,200', which is ambiguous: 1200 with a thousands separator, "
+                                              r"or 1.200 with a decimal comma"):
+        read_sites(p)
 
 
 def test_five_kinds_of_error_all_reported(repo):

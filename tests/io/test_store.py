@@ -3,6 +3,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 
+from powerfirst.errors import OutputExistsError
 from powerfirst.io.store import read_netcdf, read_zarr, write_netcdf, write_zarr
 
 
@@ -31,7 +32,7 @@ def test_zarr_replace_is_atomic_on_failure(tmp_path, monkeypatch):
 
     monkeypatch.setattr(xr.Dataset, "to_zarr", boom)
     with pytest.raises(RuntimeError, match="disk full"):
-        write_zarr(bad.assign(demand=bad.demand * 2), target)
+        write_zarr(bad.assign(demand=bad.demand * 2), target, overwrite=True)
     monkeypatch.undo()
     # the old store is intact and no temporary store is left beside it
     xr.testing.assert_identical(read_zarr(target).compute(), cube())
@@ -42,7 +43,10 @@ def test_zarr_overwrite_replaces(tmp_path):
     target = tmp_path / "c.zarr"
     write_zarr(cube(), target)
     new = cube().assign(demand=cube().demand + 1)
-    write_zarr(new, target)
+    with pytest.raises(OutputExistsError, match="already holds a Zarr store written by powerfirst; pass "
+                                                "overwrite=True to replace it"):
+        write_zarr(new, target)
+    write_zarr(new, target, overwrite=True)
     xr.testing.assert_identical(read_zarr(target).compute(), new)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.zarr"]
 

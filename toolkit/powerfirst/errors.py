@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-__all__ = ["PowerfirstError", "Problem", "ValidationError", "DataFormatError"]
+__all__ = ["PowerfirstError", "Problem", "ValidationError", "DataFormatError", "OutputError",
+           "OutputExistsError", "OutputNotWritableError"]
 
 
 class PowerfirstError(Exception):
@@ -94,3 +95,26 @@ class ValidationError(PowerfirstError, ValueError):
 
 class DataFormatError(PowerfirstError, ValueError):
     """A file is not in a format the loader understands (or is malformed)."""
+
+
+class OutputError(PowerfirstError, OSError, ValueError):
+    """An output cannot be written where it was asked to go.
+
+    Raised *before* anything is computed or replaced.  It is an ``OSError``
+    (file-system trouble) and a ``ValueError`` (the path given is not
+    usable), so callers catching either see it; the message names the path,
+    what was found there and how to fix it.
+    """
+
+
+class OutputExistsError(OutputError, FileExistsError):
+    """The output path holds something powerfirst will not replace.
+
+    Either something powerfirst did not write (a folder of the user's files,
+    a foreign Zarr store, a regular file), which is never replaced, or a
+    store powerfirst wrote, which is replaced only with ``overwrite=True``.
+    """
+
+
+class OutputNotWritableError(OutputError, PermissionError):
+    """The folder an output goes to cannot be written (read-only, not a folder, ...)."""

@@ -56,11 +56,11 @@ class PowerfirstAccessor:
                 table[col] = [float(c[i]) if c is not None else float("nan") for c in computed]
         return table
 
-    def to_zarr(self, path, **kwargs) -> str:
+    def to_zarr(self, path, *, overwrite: bool = False, **kwargs) -> str:
         """Write atomically to Zarr (see :func:`powerfirst.io.store.write_zarr`)."""
         from powerfirst.io.store import write_zarr
 
-        return write_zarr(self._ds, path, **kwargs)
+        return write_zarr(self._ds, path, overwrite=overwrite, **kwargs)
 
     def to_netcdf(self, path, **kwargs) -> str:
         """Export atomically to NetCDF (see :func:`powerfirst.io.store.write_netcdf`)."""

@@ -62,9 +62,9 @@ def build_energy_store(sites, out, *, weather=None, scheduler=None, chunk_sites:
         cube.attrs["sites_sha256"] = src
         cube.pf.validate(values=True)
         if str(out).endswith(".nc"):
-            write_netcdf(cube, out)
+            write_netcdf(cube, out, overwrite=True)
         else:
-            write_zarr(cube.chunk({"site": chunk_sites}), out)
+            write_zarr(cube.chunk({"site": chunk_sites}), out, overwrite=True)
     finally:
         if client is not None:
             client.close()

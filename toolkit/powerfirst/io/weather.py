@@ -768,7 +768,7 @@ def fetch_pvgis_tmy(lat: float, lon: float, out_dir, *, name: str | None = None,
     from powerfirst.io.store import write_netcdf
 
     out = Path(out_dir) / f"pvgis_tmy_{lat:.3f}_{lon:.3f}.nc"
-    write_netcdf(ds, out)
+    write_netcdf(ds, out, overwrite=True)
     return out
 
 

@@ -63,3 +63,21 @@ def _countries() -> pd.DataFrame:
 def countries() -> pd.DataFrame:
     """ISO 3166-1 alpha-2 country codes (index ``code``; column ``name``)."""
     return _countries().copy()
+
+
+@cache
+def _bounds() -> pd.DataFrame:
+    df = _read("bounds.csv", dtype={"code": str, "kind": str, "source": str})
+    return df.set_index(["kind", "code"]).sort_index()
+
+
+def bounds() -> pd.DataFrame:
+    """Latitude/longitude boxes of countries and grids (index ``(kind, code)``, kind ``country`` or ``grid``).
+
+    Columns ``lat_min``, ``lat_max`` [degrees_north], ``lon_min``, ``lon_max``
+    [degrees_east] (``lon_min > lon_max``: the box crosses the antimeridian)
+    and ``source``; derived by ``data/derive_site_bounds.py`` from Natural
+    Earth and US Census boundaries.  Generous on purpose: used only to detect
+    swapped site coordinates.
+    """
+    return _bounds().copy()
