@@ -49,7 +49,8 @@ def cmd_forecast_load(args) -> int:
     kw = {} if args.issue_hour is None else {"issue_hour": args.issue_hour}
     table = evaluate_bas(grid, [args.ba], train=(y0, y1), test=args.test, horizon=args.horizon,
                          forecaster=HourlyLoadForecaster(**kw),
-                         operator_forecast_input=args.operator_forecast_input)
+                         operator_forecast_input=args.operator_forecast_input,
+                         edge_hours=1)  # EIA-930 end-of-hour stamps: the data end at 22:00 UTC on 31 Dec
     rec = table.iloc[0].to_dict()
     out = {"ba": rec["ba"], "horizon": rec["horizon"], "mape": rec["mape"],
            "mape_seasonal_naive": rec["mape_seasonal_naive"],
@@ -57,7 +58,9 @@ def cmd_forecast_load(args) -> int:
                "mape_ba_forecast"] else rec["mape_ba_forecast"],
            "coverage_80": rec["coverage_80"], "pinball": rec["pinball"], "crps": rec["crps"], "mase": rec["mase"],
            "train": f"{y0}-{y1}", "test": int(args.test), "inputs": rec["inputs"],
-           "issue_hour": HourlyLoadForecaster(**kw).issue_hour, "n_hours": int(rec["n_hours"])}
+           "issue_hour": HourlyLoadForecaster(**kw).issue_hour, "n_hours": int(rec["n_hours"]),
+           "test_period": rec["test_period"], "n_hours_test": int(rec["n_hours_test"]),
+           "n_hours_scored": int(rec["n_hours_scored"]), "n_hours_past_data": int(rec["n_hours_past_data"])}
     if args.format == "json":
         import json
 
@@ -71,6 +74,11 @@ def cmd_forecast_load(args) -> int:
                       floatfmt=".2f")
         print(f"80 % interval coverage {out['coverage_80']:.3f}, pinball {out['pinball']:.1f} MW, "
               f"CRPS {out['crps']:.1f} MW, MASE {out['mase']:.3f}")
+        past = out["n_hours_past_data"]
+        print(f"scored {out['n_hours_scored']:,} of the {out['n_hours_test']:,} hours of {out['test']} "
+              f"({out['test_period']} UTC)"
+              + (f"; the last {past} hour(s) are not in the data (EIA-930 end-of-hour stamps, shifted to "
+                 "hour-beginning, end at 22:00 UTC on 31 December)" if past else ""))
     print(f"done in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
     return 0
 

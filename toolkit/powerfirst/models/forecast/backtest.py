@@ -181,7 +181,7 @@ def _period(test, what="test") -> tuple[pd.Timestamp, pd.Timestamp]:
 def backtest(load: pd.Series, *, train, test, horizon="day-ahead", timezone: str = "UTC",
              forecaster: HourlyLoadForecaster | None = None, exog: pd.DataFrame | None = None,
              exog_relative: Sequence[str] = (), ba_forecast: pd.Series | None = None,
-             refit_every: str | None = None, ba: str | None = None) -> BacktestResult:
+             refit_every: str | None = None, ba: str | None = None, edge_hours: int = 0) -> BacktestResult:
     """Fit on ``train`` and issue a forecast at every origin of ``test``; score it.
 
     Parameters
@@ -202,6 +202,19 @@ def backtest(load: pd.Series, *, train, test, horizon="day-ahead", timezone: str
         The BA's own published forecast [MW], scored side by side (zeros and NaN are excluded).
     refit_every : str, optional
         Refit on an expanding window at each period start of this frequency (``'MS'``, ``'QS'``).
+    edge_hours : int
+        Hours at the end of the test period that may lie past the end of the data [h]: the test
+        period is then scored up to the last hour of the data.  For data whose end-of-hour stamps
+        were shifted to hour-beginning (EIA-930 and its cleaned releases end at 22:00 UTC on
+        31 December), pass 1.  Default 0: the test period must lie inside the data.
+
+    Returns
+    -------
+    BacktestResult
+        ``metrics`` (and ``frame.attrs``) say which hours were scored: ``test_period`` (first ..
+        last hour scored), ``n_hours_test`` (hours of the requested period), ``n_hours_scored``
+        (hours with a forecast and an observation) and ``n_hours_past_data`` (hours of the
+        requested period past the end of the data, at most ``edge_hours``).
 
     Raises
     ------
@@ -218,8 +231,14 @@ def backtest(load: pd.Series, *, train, test, horizon="day-ahead", timezone: str
     tr0, tr1 = _period(train, "train")
     te0, te1 = _period(test, "test")
     problems = []
-    if te0 < t[0] or te1 > t[-1] + _H:
-        problems.append(Problem(f"test period {te0} .. {te1 - _H} lies outside the data ({t[0]} .. {t[-1]})",
+    if not isinstance(edge_hours, (int, np.integer)) or isinstance(edge_hours, bool) or edge_hours < 0:
+        raise ValueError(f"edge_hours must be a whole number of hours >= 0, found {edge_hours!r}")
+    n_test = int((te1 - te0) / _H)
+    past = int(max(0, (te1 - (t[-1] + _H)) / _H)) if te1 > te0 else 0
+    if te0 < t[0] or past > edge_hours or te0 > t[-1]:
+        why = (f"; its last {past} hour(s) are past the end of the data, more than edge_hours={edge_hours}"
+               if te0 <= t[-1] and past else "")
+        problems.append(Problem(f"test period {te0} .. {te1 - _H} lies outside the data ({t[0]} .. {t[-1]}){why}",
                                 site=ba))
     if tr1 > te0:
         problems.append(Problem(f"training period ends at {tr1} after the test period starts at {te0}", site=ba))
@@ -228,6 +247,7 @@ def backtest(load: pd.Series, *, train, test, horizon="day-ahead", timezone: str
                                 f"({t[0]} .. {t[-1]})", site=ba))
     if problems:
         raise ValidationError(problems, what=f"backtest of {ba}")
+    te1 = te1 - past * _H  # score up to the last hour of the data
     template = forecaster if forecaster is not None else HourlyLoadForecaster()
     model = clone(template).set_params(horizon=k, timezone=timezone)
     targets = pd.date_range(te0, te1 - _H, freq="h")
@@ -262,6 +282,10 @@ def backtest(load: pd.Series, *, train, test, horizon="day-ahead", timezone: str
         "crps": round(crps_from_quantiles(y, Q, CRPS_QUANTILES), 2),
         "n_hours": int(np.isfinite(y).sum()),
         "n_hours_ba_forecast": 0,
+        "test_period": f"{te0} .. {te1 - _H}",
+        "n_hours_test": n_test,
+        "n_hours_scored": int((np.isfinite(y) & np.isfinite(frame["forecast"].to_numpy(float))).sum()),
+        "n_hours_past_data": past,
     }
     if ba_forecast is not None:
         f = pd.to_numeric(ba_forecast, errors="coerce").reindex(targets).to_numpy(float)
@@ -274,14 +298,16 @@ def backtest(load: pd.Series, *, train, test, horizon="day-ahead", timezone: str
         metrics["n_hours_ba_forecast"] = int(ok.sum())
     frame.index.name = "time"
     frame.attrs.update({"ba": ba, "horizon": hname, "units": "MW", "timezone": timezone,
-                        "issue_hour": int(model.issue_hour)})
+                        "issue_hour": int(model.issue_hour), "test_period": metrics["test_period"],
+                        "n_hours_test": n_test, "n_hours_scored": metrics["n_hours_scored"],
+                        "n_hours_past_data": past})
     return BacktestResult(ba=ba, horizon=hname, frame=frame, metrics=metrics)
 
 
 def evaluate_bas(grid: xr.Dataset, bas: Sequence[str] = EVALUATION_BAS, *, train=(2015, 2018), test=2019,
                  horizon="day-ahead", forecaster: HourlyLoadForecaster | None = None,
                  operator_forecast_input: bool = False, variable: str = "demand",
-                 return_results: bool = False, progress=None):
+                 return_results: bool = False, progress=None, edge_hours: int = 0):
     """Backtest every BA of a grid cube; one row per BA (model, seasonal-naive, the BA's own forecast).
 
     Parameters
@@ -300,12 +326,15 @@ def evaluate_bas(grid: xr.Dataset, bas: Sequence[str] = EVALUATION_BAS, *, train
         on D).  Default: load only.
     return_results : bool
         Also return the :class:`BacktestResult` of each BA.
+    edge_hours : int
+        See :func:`backtest` (1 for a grid cube read from EIA-930 end-of-hour stamps).
 
     Returns
     -------
     pandas.DataFrame (and dict of BacktestResult)
         Columns ``ba, horizon, mape, mape_seasonal_naive, mape_ba_forecast, coverage_80, pinball,
-        crps, mase, n_hours, n_hours_ba_forecast, reduction_vs_seasonal_naive, beats_ba_forecast``.
+        crps, mase, n_hours, n_hours_ba_forecast, reduction_vs_seasonal_naive, beats_ba_forecast``,
+        and the hours scored: ``test_period, n_hours_test, n_hours_scored, n_hours_past_data``.
     """
     missing = [b for b in bas if b not in grid["ba"].values]
     if missing:
@@ -328,7 +357,8 @@ def evaluate_bas(grid: xr.Dataset, bas: Sequence[str] = EVALUATION_BAS, *, train
             rel = ("operator_forecast",)
         train_eff = (max(tr0, load.index[0] + required_history_hours(horizon) * _H), tr1)
         res = backtest(load, train=train_eff, test=test, horizon=horizon, timezone=tz, forecaster=forecaster,
-                       exog=exog, exog_relative=rel, ba_forecast=fc if has_fc else None, ba=str(b))
+                       exog=exog, exog_relative=rel, ba_forecast=fc if has_fc else None, ba=str(b),
+                       edge_hours=edge_hours)
         rec = res.to_record()
         sn = rec["mape_seasonal_naive"]
         rec["reduction_vs_seasonal_naive"] = round(1 - rec["mape"] / sn, 3) if sn else None
@@ -342,7 +372,7 @@ def evaluate_bas(grid: xr.Dataset, bas: Sequence[str] = EVALUATION_BAS, *, train
     table = pd.DataFrame.from_records(records)
     cols = ["ba", "horizon", "inputs", "mape", "mape_seasonal_naive", "mape_ba_forecast", "coverage_80", "pinball",
             "crps", "mase", "reduction_vs_seasonal_naive", "beats_ba_forecast", "mape_on_ba_forecast_hours",
-            "n_hours", "n_hours_ba_forecast"]
+            "n_hours", "n_hours_ba_forecast", "test_period", "n_hours_test", "n_hours_scored", "n_hours_past_data"]
     table = table[[c for c in cols if c in table.columns]]
     table.attrs.update({"train": f"{tr0.date()} .. {(tr1 - _H).date()}", "test": str(test),
                         "scored_against": variable, "units": "mape in %, pinball and crps in MW"})
