@@ -48,6 +48,14 @@ Carbon intensity
     average carbon intensity (``data/derived``), their own or a documented
     proxy's.  European bidding zones: the annual 2023 country value
     (``data/facts/grid_carbon_intensity.csv``), constant over the year.
+Carbon-free share
+    ``grid_carbon_free_share``, the share of nuclear, hydro, solar and wind in
+    the generation mix (:mod:`powerfirst.cubes.fuel_mix`): US balancing
+    authorities, the 2022 EIA-930 month × UTC-hour profile of
+    ``data/derived/carbon_fuel_mix_month_hour.csv``, own or the proxy's of
+    ``data/derived/carbon_proxy.csv``; European zones, the annual 2023
+    country share (``grid_carbon_free_share`` rows of the facts table); NaN
+    where the mix is unknown (``carbon_free_share_source`` says so).
 
 The method is a screening approximation: one typical year, a few stations
 standing in for many sites, no terrain, shading, snow or wakes.  Supply
@@ -98,6 +106,7 @@ __all__ = [
     "PVSpec",
     "WindSpec",
     "build_energy_cube",
+    "carbon_free_share_profiles",
     "carbon_intensity_profiles",
     "clear_sky_index",
     "clearsky_ineichen",
@@ -116,7 +125,7 @@ __all__ = [
 
 HOURS = 8760
 OUTPUT_VARIABLES = ("ghi", "dni", "dhi", "ghi_clear", "temp_air", "wind_speed", "solar_cf", "wind_cf",
-                    "pue", "carbon_intensity")
+                    "pue", "carbon_intensity", "grid_carbon_free_share")
 
 
 @dataclass(frozen=True)
@@ -131,13 +140,18 @@ class CarbonSpec:
     proxies : path-like, optional
         ``ba, proxy_ba, reason``; default ``data/derived/carbon_proxy.csv``.
     country_facts : path-like, optional
-        Facts table with ``quantity = grid_carbon_intensity`` rows by country;
-        default ``data/facts/grid_carbon_intensity.csv``.
+        Facts table with ``quantity = grid_carbon_intensity`` (and
+        ``grid_carbon_free_share``) rows by country; default
+        ``data/facts/grid_carbon_intensity.csv``.
+    fuel_mix : path-like, optional
+        Month × UTC-hour fuel-mix profiles (``ba, month, hour_utc, cfe_share, ...``);
+        default ``data/derived/carbon_fuel_mix_month_hour.csv``.
     """
 
     profiles: str | Path | None = None
     proxies: str | Path | None = None
     country_facts: str | Path | None = None
+    fuel_mix: str | Path | None = None
 
 
 # =========================================================================== carbon tables
@@ -246,6 +260,62 @@ def carbon_intensity_profiles(times: pd.DatetimeIndex, ba, country, spec: Carbon
     return np.stack(rows), np.asarray(index, dtype=int), np.asarray(source, dtype=str)
 
 
+def carbon_free_share_profiles(times: pd.DatetimeIndex, ba, country, spec: CarbonSpec = CarbonSpec()):
+    """Hourly carbon-free share of each site's grid [1] (NaN where the grid's mix is unknown).
+
+    US balancing authorities: the month × UTC-hour ``cfe_share`` of the fuel-mix table, their own
+    or their proxy's (``carbon_proxy.csv``); European zones: the latest ``grid_carbon_free_share``
+    row of the country, constant over the year.  Returns ``(profiles, index, source)`` as
+    :func:`carbon_intensity_profiles`; ``source`` starts with ``'unknown'`` for a NaN profile.
+    """
+    from powerfirst.paths import data_dir
+
+    _, proxies, facts_ci, paths = _carbon_tables(spec)
+    mix_path = Path(spec.fuel_mix or data_dir() / "derived" / "carbon_fuel_mix_month_hour.csv")
+    if not mix_path.exists():
+        raise FileNotFoundError(f"fuel-mix table not found: {mix_path} (run `python data/derive_carbon_fuel_mix.py`)")
+    mix = pd.read_csv(mix_path, dtype={"ba": str})
+    if not {"ba", "month", "hour_utc", "cfe_share"} <= set(mix.columns):
+        raise ValidationError([Problem("columns ba, month, hour_utc, cfe_share expected", file=str(mix_path))],
+                              what=str(mix_path))
+    facts = pd.read_csv(paths[2], dtype={"region": str})
+    facts = facts[facts["quantity"] == "grid_carbon_free_share"]
+    grid_table = _grids()
+    month, hour = np.asarray(times.month) - 1, np.asarray(times.hour)
+    rows: list[np.ndarray] = [np.full(len(times), np.nan)]  # row 0: unknown
+    row_of: dict[str, int] = {}
+    index, source = [], []
+    for b, c in zip(map(str, np.asarray(ba, str)), map(str, np.asarray(country, str)), strict=True):
+        known = b in grid_table.index
+        if (known and grid_table.at[b, "kind"] == "bidding_zone") or (not known and c != "US"):
+            cc = grid_table.at[b, "country"] if known else c
+            f = facts[facts["region"] == cc]
+            key, label = f"country:{cc}", None
+            if not f.empty:
+                f = f.sort_values("period").iloc[-1]
+                label = f"{cc} annual {int(f['period'])} (constant)"
+                if key not in row_of:
+                    row_of[key] = len(rows)
+                    rows.append(np.full(len(times), float(f["value"])))
+        else:
+            use = b if b in set(mix["ba"]) else (proxies.at[b, "proxy_ba"] if b in proxies.index else None)
+            key, label = f"ba:{use}", None
+            if use is not None and use in set(mix["ba"]):
+                label = use if use == b else f"{use} (proxy for {b})"
+                if key not in row_of:
+                    t = mix[mix["ba"] == use].set_index(["month", "hour_utc"])["cfe_share"]
+                    grid = t.reindex(pd.MultiIndex.from_product([range(1, 13), range(24)])).to_numpy(float)
+                    row_of[key] = len(rows)
+                    rows.append(grid.reshape(12, 24)[month, hour])
+        if label is None:
+            index.append(0)
+            source.append(f"unknown (no fuel-mix profile, proxy or country share for {b})")
+        else:
+            index.append(row_of[key])
+            source.append(label)
+    return np.stack(rows), np.asarray(index, dtype=int), np.asarray(source, dtype=str)
+
+
 # =========================================================================== the cube
 
 
@@ -257,7 +327,7 @@ def _shift_rows(arr: np.ndarray, shift: np.ndarray) -> np.ndarray:
 
 
 def _energy_block(static: xr.Dataset, *, times, times_mid, time_terms, dni_extra, doy, station: dict,
-                  carbon: np.ndarray, pv: PVSpec, wind: WindSpec, lapse_rate: float) -> xr.Dataset:
+                  carbon: np.ndarray, cfe: np.ndarray, pv: PVSpec, wind: WindSpec, lapse_rate: float) -> xr.Dataset:
     """All output variables of one chunk of sites (called once per chunk by map_blocks)."""
     import pvlib
 
@@ -294,7 +364,7 @@ def _energy_block(static: xr.Dataset, *, times, times_mid, time_terms, dni_extra
     ci = carbon[static["p_carbon"].values]
     data = {"ghi": ghi, "dni": dni, "dhi": dhi, "ghi_clear": cs["ghi"], "temp_air": temp,
             "wind_speed": wind10, "solar_cf": solar_cf, "wind_cf": wind_cf, "pue": pue,
-            "carbon_intensity": ci}
+            "carbon_intensity": ci, "grid_carbon_free_share": cfe[static["p_cfe"].values]}
     return xr.Dataset({v: (("site", "time"), np.asarray(a, dtype=float)) for v, a in data.items()},
                       coords={"site": static["site"].values, "time": times})
 
@@ -384,9 +454,10 @@ def build_energy_cube(sites: xr.Dataset, weather: xr.Dataset | None = None, *, y
         Dask-backed, chunked along ``site`` (``time`` whole), kind ``energy``:
         ``ghi``, ``dni``, ``dhi``, ``ghi_clear`` [W m-2], ``temp_air`` [degC],
         ``wind_speed`` [m s-1], ``solar_cf``, ``wind_cf``, ``pue`` [1],
-        ``carbon_intensity`` [gCO2 kWh-1]; site coordinates of ``sites`` plus
-        ``elevation_m``, ``weather_station``, ``weather_distance_km``,
-        ``weather_match``, ``weather_shift_h``, ``carbon_source``.  Nothing is
+        ``carbon_intensity`` [gCO2 kWh-1], ``grid_carbon_free_share`` [1];
+        site coordinates of ``sites`` plus ``elevation_m``,
+        ``weather_station``, ``weather_distance_km``, ``weather_match``,
+        ``weather_shift_h``, ``carbon_source``, ``carbon_free_share_source``.  Nothing is
         computed until the caller asks (``.compute()``, ``.to_zarr()``).
 
     Raises
@@ -444,6 +515,7 @@ def build_energy_cube(sites: xr.Dataset, weather: xr.Dataset | None = None, *, y
                               for b in sites["ba"].values.astype(str)]))
     carbon_rows, carbon_idx, carbon_src = carbon_intensity_profiles(times, sites["ba"].values, country,
                                                                    carbon or CarbonSpec())
+    cfe_rows, cfe_idx, cfe_src = carbon_free_share_profiles(times, sites["ba"].values, country, carbon or CarbonSpec())
     station = _station_inputs(weather, used, times_mid, time_terms, dni_extra, pv)
 
     static = xr.Dataset(
@@ -452,7 +524,7 @@ def build_energy_cube(sites: xr.Dataset, weather: xr.Dataset | None = None, *, y
          "p_tilt": ("site", tilt), "p_azimuth": ("site", azimuth),
          "p_pue_min": ("site", pue_params[:, 0]), "p_pue_changeover": ("site", pue_params[:, 1]),
          "p_pue_slope": ("site", pue_params[:, 2]), "p_pue_max": ("site", pue_params[:, 3]),
-         "p_carbon": ("site", carbon_idx)},
+         "p_carbon": ("site", carbon_idx), "p_cfe": ("site", cfe_idx)},
         coords={"site": sites["site"].values},
     ).chunk({"site": int(chunk_sites)})
 
@@ -464,7 +536,7 @@ def build_energy_cube(sites: xr.Dataset, weather: xr.Dataset | None = None, *, y
         coords={"site": sites["site"].values, "time": times})
     cube = xr.map_blocks(_energy_block, static, kwargs={
         "times": times, "times_mid": times_mid, "time_terms": time_terms, "dni_extra": dni_extra,
-        "doy": doy, "station": station, "carbon": carbon_rows, "pv": pv, "wind": wind,
+        "doy": doy, "station": station, "carbon": carbon_rows, "cfe": cfe_rows, "pv": pv, "wind": wind,
         "lapse_rate": float(lapse_rate)}, template=template)
 
     # ---- metadata
@@ -493,6 +565,7 @@ def build_energy_cube(sites: xr.Dataset, weather: xr.Dataset | None = None, *, y
                             {"units": "h", "long_name": "solar-time shift applied to the station series"}),
         "surface_tilt_deg": ("site", tilt, {"units": "degree", "long_name": "PV tilt"}),
         "carbon_source": ("site", carbon_src),
+        "carbon_free_share_source": ("site", cfe_src),
     })
     cube = cube.assign_coords(coords)
     analogues = np.flatnonzero(st_match != "nearest")
@@ -505,7 +578,10 @@ def build_energy_cube(sites: xr.Dataset, weather: xr.Dataset | None = None, *, y
         "weather_sources": ", ".join(sorted(set(map(str, sources)))),
         "carbon_note": ("US: 2022 month x UTC-hour mean of EIA-930-based average carbon intensity "
                         "(data/derived, own BA or proxy in carbon_source); Europe: annual 2023 country "
-                        "value (data/facts/grid_carbon_intensity.csv), constant over the year"),
+                        "value (data/facts/grid_carbon_intensity.csv), constant over the year; "
+                        "grid_carbon_free_share: nuclear + hydro + solar + wind share of generation, US 2022 "
+                        "EIA-930 month x UTC-hour (data/derived/carbon_fuel_mix_month_hour.csv, own BA or proxy), "
+                        "Europe annual 2023 country share; NaN where unknown (carbon_free_share_source)"),
         "pv_spec": str(asdict(pv)), "wind_spec": str(asdict(wind)),
         "pue_spec": str({t_: asdict(_pue_for(t_, pue)) for t_ in sorted(set(tiers))}),
         "max_station_km": float(max_station_km),

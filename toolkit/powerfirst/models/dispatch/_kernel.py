@@ -5,13 +5,13 @@ reference of the same rule is :func:`powerfirst.models.dispatch.dispatch_referen
 
 Layout of the arguments
 -----------------------
-* hourly site inputs ``solar``, ``wind``, ``pue``, ``ci`` -- float32 (site, time);
+* hourly site inputs ``solar``, ``wind``, ``pue``, ``ci``, ``cfe`` (the grid's carbon-free share) --
+  float32 (site, time);
 * tables shared by many sites -- ``util`` (IT utilisation profiles), ``price`` (grid price),
   ``curt`` (curtailed fraction of the non-firm connection) -- float32 (row, time), with a row
   index per site (``util_idx``, ``price_idx``) or per site and scenario (``curt_idx``);
 * ``offset`` -- each site's local-time offset from UTC [h] (look-ahead windows start at local
-  midnight), ``W`` the window length [h], ``cfe_ref`` the reference intensity of the grid's
-  carbon-free share;
+  midnight), ``W`` the window length [h];
 * parameters -- float64 (site, scenario, N_PARAMS), columns ``P_*``;
 * outputs -- float64 (site, scenario, N_METRICS) summaries (columns ``M_*``), and with
   ``hourly`` the flows (site, scenario, N_HOURLY, time), rows ``H_*``; ``flags`` per site.
@@ -175,10 +175,10 @@ from powerfirst.models.dispatch._steps import _full_step, _lean_step, _vec_step
 
 
 @numba.njit(**_JIT)
-def _prepare_site(solar, wind, pue, ci, util, price, cfe_ref, buf, sums):
+def _prepare_site(solar, wind, pue, ci, cfe, util, price, buf, sums):
     """Convert one site's inputs to float64 rows of ``buf`` and derive its load factors.
 
-    Rows: 0 lf = u pue / max pue, 1 solar, 2 wind, 3 price, 4 carbon, 5 grid clean share,
+    Rows: 0 lf = u pue / max pue, 1 solar, 2 wind, 3 price, 4 carbon, 5 grid clean share (``cfe``, clipped to [0, 1]),
     6 capf = pue / max pue, 7 1 / pue.  ``sums`` = [sum lf, sum u / max pue, max lf, sum solar,
     sum wind].  Returns a flag (F_OK, F_NAN, F_PUE)."""
     T = solar.shape[0]
@@ -187,7 +187,7 @@ def _prepare_site(solar, wind, pue, ci, util, price, cfe_ref, buf, sums):
     for t in range(T):
         p = np.float64(pue[t])
         tot += p + np.float64(solar[t]) + np.float64(wind[t]) + np.float64(ci[t]) + np.float64(util[t]) \
-            + np.float64(price[t])
+            + np.float64(price[t]) + np.float64(cfe[t])
         if p > pmax:
             pmax = p
     if not math.isfinite(tot):
@@ -195,7 +195,6 @@ def _prepare_site(solar, wind, pue, ci, util, price, cfe_ref, buf, sums):
     if not pmax > 0.0:
         return F_PUE
     inv = 1.0 / pmax
-    icref = 1.0 / cfe_ref
     s_lf = 0.0
     s_u = 0.0
     m_lf = 0.0
@@ -215,7 +214,7 @@ def _prepare_site(solar, wind, pue, ci, util, price, cfe_ref, buf, sums):
         buf[3, t] = price[t]
         c = np.float64(ci[t])
         buf[4, t] = c
-        cs = 1.0 - c * icref
+        cs = np.float64(cfe[t])
         buf[5, t] = 0.0 if cs < 0.0 else (1.0 if cs > 1.0 else cs)
         buf[6, t] = pv * inv
         buf[7, t] = 1.0 / pv
@@ -586,11 +585,11 @@ def _run_block(i, s0, nl, buf, sums, b0, W, params, curt, curt_idx, curt_ptr, cu
 
 
 @numba.njit(**_JIT)
-def _run_site(i, solar, wind, pue, ci, util, util_idx, price, price_idx, curt, curt_idx, curt_ptr, curt_hours,
-              offset, ci_key, W, cfe_ref, params, out, flags, hourly, hout, buf, sums, ws, gb, req, cthr, dthr, ev,
+def _run_site(i, solar, wind, pue, ci, cfe, util, util_idx, price, price_idx, curt, curt_idx, curt_ptr, curt_hours,
+              offset, ci_key, W, params, out, flags, hourly, hout, buf, sums, ws, gb, req, cthr, dthr, ev,
               csrt, ckeys, ccp, starts, fany):
     numba.literally(hourly)
-    flag = _prepare_site(solar[i], wind[i], pue[i], ci[i], util[util_idx[i]], price[price_idx[i]], cfe_ref, buf,
+    flag = _prepare_site(solar[i], wind[i], pue[i], ci[i], cfe[i], util[util_idx[i]], price[price_idx[i]], buf,
                          sums)
     flags[i] = flag
     if flag != F_OK:
@@ -605,8 +604,8 @@ def _run_site(i, solar, wind, pue, ci, util, util_idx, price, price_idx, curt, c
 
 
 @numba.njit(**_JIT)
-def _run_range(lo, hi, solar, wind, pue, ci, util, util_idx, price, price_idx, curt, curt_idx, curt_ptr,
-               curt_hours, offset, ci_key, W, cfe_ref, params, out, flags, hourly, hout):
+def _run_range(lo, hi, solar, wind, pue, ci, cfe, util, util_idx, price, price_idx, curt, curt_idx, curt_ptr,
+               curt_hours, offset, ci_key, W, params, out, flags, hourly, hout):
     numba.literally(hourly)
     T = solar.shape[1]
     buf = np.empty((8, T))
@@ -625,14 +624,14 @@ def _run_range(lo, hi, solar, wind, pue, ci, util, util_idx, price, price_idx, c
     starts = np.empty(nmax + 1, np.int64)
     fany = np.empty((T, (LB + GW - 1) // GW), np.bool_)
     for i in range(lo, hi):
-        _run_site(i, solar, wind, pue, ci, util, util_idx, price, price_idx, curt, curt_idx, curt_ptr, curt_hours,
-                  offset, ci_key, W, cfe_ref, params, out, flags, hourly, hout, buf, sums, ws, gb, req, cthr, dthr, ev,
+        _run_site(i, solar, wind, pue, ci, cfe, util, util_idx, price, price_idx, curt, curt_idx, curt_ptr, curt_hours,
+                  offset, ci_key, W, params, out, flags, hourly, hout, buf, sums, ws, gb, req, cthr, dthr, ev,
                   csrt, ckeys, ccp, starts, fany)
 
 
 @numba.njit(parallel=True, **_JIT)
-def run_sites(solar, wind, pue, ci, util, util_idx, price, price_idx, curt, curt_idx, curt_ptr, curt_hours,
-              offset, ci_key, W, cfe_ref, params, out, flags, hourly, hout, n_chunks):
+def run_sites(solar, wind, pue, ci, cfe, util, util_idx, price, price_idx, curt, curt_idx, curt_ptr, curt_hours,
+              offset, ci_key, W, params, out, flags, hourly, hout, n_chunks):
     """Dispatch every site x scenario, sites spread over numba's threads in ``n_chunks`` chunks (see the
     module docstring)."""
     numba.literally(hourly)
@@ -641,17 +640,17 @@ def run_sites(solar, wind, pue, ci, util, util_idx, price, price_idx, curt, curt
     for c in numba.prange(n_chunks):
         lo = c * n_site // n_chunks
         hi = (c + 1) * n_site // n_chunks
-        _run_range(lo, hi, solar, wind, pue, ci, util, util_idx, price, price_idx, curt, curt_idx, curt_ptr,
-                   curt_hours, offset, ci_key, W, cfe_ref, params, out, flags, hourly, hout)
+        _run_range(lo, hi, solar, wind, pue, ci, cfe, util, util_idx, price, price_idx, curt, curt_idx, curt_ptr,
+                   curt_hours, offset, ci_key, W, params, out, flags, hourly, hout)
 
 
 @numba.njit(**_JIT)
-def run_sites_serial(solar, wind, pue, ci, util, util_idx, price, price_idx, curt, curt_idx, curt_ptr, curt_hours,
-                     offset, ci_key, W, cfe_ref, params, out, flags, hourly, hout, n_chunks=1):
+def run_sites_serial(solar, wind, pue, ci, cfe, util, util_idx, price, price_idx, curt, curt_idx, curt_ptr, curt_hours,
+                     offset, ci_key, W, params, out, flags, hourly, hout, n_chunks=1):
     """As :func:`run_sites`, on the calling thread (for Dask tasks: no nested thread pools)."""
     numba.literally(hourly)
-    _run_range(0, solar.shape[0], solar, wind, pue, ci, util, util_idx, price, price_idx, curt, curt_idx, curt_ptr,
-               curt_hours, offset, ci_key, W, cfe_ref, params, out, flags, hourly, hout)
+    _run_range(0, solar.shape[0], solar, wind, pue, ci, cfe, util, util_idx, price, price_idx, curt, curt_idx, curt_ptr,
+               curt_hours, offset, ci_key, W, params, out, flags, hourly, hout)
 
 
 def row_keys(rows: np.ndarray) -> np.ndarray:

@@ -36,7 +36,7 @@ def site_series(prep: Prepared, site: int | str, scenario: int | str = 0) -> dic
     capf = pue * inv
     lf = u * capf
     ci = row["carbon_intensity"]
-    clean = np.clip(1.0 - ci * (1.0 / prep.cfe_reference), 0.0, 1.0)
+    clean = np.clip(np.asarray(prep.hourly["grid_carbon_free_share"][i], dtype=np.float32).astype(float), 0.0, 1.0)
     prm = {name: (prep.params[name].values[i, s]) for name in _PARAM_COLUMN}
     prm = {k: (v if k == "priority" else float(v)) for k, v in prm.items()}
     curt = prep.curt[prep.curt_idx[i, s]].astype(float)

@@ -62,10 +62,15 @@ storage charge, discharge (throughput) and equivalent full cycles, on-site gener
 and hours, on-site renewables available, used and self-consumption, spilled energy, deferred
 energy, costs (grid, fuel, degradation, deferral, carbon, unserved, total), emissions,
 hourly-matched carbon-free share, IT energy served and useful IT MWh per MWh drawn from the
-grid.  The grid's carbon-free share of an hour is estimated as
-:math:`1 - \mathrm{CI}_t / \mathrm{CI}^{ref}` (clipped to [0, 1], ``cfe_reference`` 800
-gCO2/kWh, the intensity of an all-fossil mix between gas and coal); storage output counts
-clean in the share of clean energy it was charged with over the year.
+grid.  The grid's carbon-free share of an hour is the energy cube's ``grid_carbon_free_share``
+(nuclear, hydro, solar and wind in the generation mix: EIA-930 2022 month x UTC-hour profiles of
+``data/derived/carbon_fuel_mix_month_hour.csv``, a proxy BA's, or a European country's annual
+share).  Only where the cube lacks it (a cube built without it, or a grid whose mix is unknown)
+is it estimated by the fallback formula :math:`1 - \mathrm{CI}_t / \mathrm{CI}^{ref}` (clipped
+to [0, 1], ``cfe_reference`` 800 gCO2/kWh, the intensity of an all-fossil mix between gas and
+coal), which overstates the share by 13-21 points against the 2022 fuel mix (PJM 0.55 against
+0.39; hydro-dominated BPAT +0.5); the result's attrs ``carbon_free_share_source`` say which sites used it.  Storage output
+counts clean in the share of clean energy it was charged with over the year.
 """
 
 from __future__ import annotations
@@ -94,6 +99,8 @@ __all__ = [
 ]
 
 ENERGY_VARIABLES = ("solar_cf", "wind_cf", "pue", "carbon_intensity")
+#: the hourly inputs of the kernel: the energy variables and the grid's carbon-free share
+KERNEL_INPUTS = ENERGY_VARIABLES + ("grid_carbon_free_share",)
 DEFAULT_CFE_REFERENCE = 800.0
 
 # output name -> (kernel column or None for derived, units, long_name)
@@ -166,7 +173,7 @@ class Prepared:
     site: np.ndarray
     scenario: np.ndarray
     time: pd.DatetimeIndex
-    hourly: dict  # name -> (site, time) array, numpy or Dask (solar_cf, wind_cf, pue, carbon_intensity)
+    hourly: dict  # name -> (site, time) array, numpy or Dask (KERNEL_INPUTS)
     util: np.ndarray
     util_idx: np.ndarray
     price: np.ndarray
@@ -357,6 +364,8 @@ def prepare(energy: xr.Dataset, sites: xr.Dataset | None = None, scenarios=None,
     for v in ENERGY_VARIABLES:
         da = energy[v].transpose("site", "time")
         hourly[v] = da.data
+    cfe, cfe_source = _grid_cfe(energy, float(cfe_reference))
+    hourly["grid_carbon_free_share"] = cfe
     coords = {c: ("site", np.asarray(energy[c].values)) for c in ("lat", "lon", "name", "ba", "country", "tier",
                                                                   "workload") if c in energy.coords}
     for c in ("name", "ba", "country", "tier", "workload"):
@@ -368,21 +377,44 @@ def prepare(energy: xr.Dataset, sites: xr.Dataset | None = None, scenarios=None,
         util=util, util_idx=util_idx, price=pr[0], price_idx=pr[1], curt=cu[0],
         curt_idx=np.repeat(cu[1][:, None], n_scen, axis=1), offset=site_utc_offset(lon).astype(np.int64),
         params=params, window=int(window_hours), cfe_reference=float(cfe_reference), coords=coords,
-        sources={"price_source": pr[2], "curtailment_source": cu[2]})
+        sources={"price_source": pr[2], "curtailment_source": cu[2], "carbon_free_share_source": cfe_source})
+
+
+def _grid_cfe(energy: xr.Dataset, cfe_reference: float):
+    """The grid's hourly carbon-free share [1] (site, time) and a text saying where it came from.
+
+    The energy cube's ``grid_carbon_free_share`` where present; in its NaN hours (grids whose mix
+    is unknown, coordinate ``carbon_free_share_source`` 'unknown ...') and for cubes without it, the
+    fallback :math:`1 - CI / CI^{ref}`.  Stays lazy on a Dask-backed cube."""
+    ci = energy["carbon_intensity"].transpose("site", "time")
+    formula = (1.0 - ci / cfe_reference).clip(0.0, 1.0)
+    fb = f"fallback 1 - CI/{cfe_reference:g} (overstates the share against the fuel mix)"
+    if "grid_carbon_free_share" not in energy.data_vars:
+        return formula.data, f"{fb} for every site: the energy cube has no grid_carbon_free_share"
+    cfe = energy["grid_carbon_free_share"].transpose("site", "time")
+    src = (np.asarray(energy["carbon_free_share_source"].values).astype(str)
+           if "carbon_free_share_source" in energy.coords else np.full(energy.sizes["site"], ""))
+    unknown = [str(s) for s, x in zip(energy["site"].values, src, strict=True) if x.startswith("unknown")]
+    text = "energy cube grid_carbon_free_share (generation fuel mix)"
+    if unknown:
+        text += (f"; {fb} for {len(unknown)} site(s) whose grid mix is unknown: "
+                 f"{', '.join(unknown[:10])}{' ...' if len(unknown) > 10 else ''}")
+    return cfe.fillna(formula).data, text
 
 
 # ---------------------------------------------------------------------------
 # running
 
 
-def _block(solar, wind, pue, ci, site_pos, curt_idx, params, *, prep_tables, hourly: bool, parallel: bool):
+def _block(solar, wind, pue, ci, cfe, site_pos, curt_idx, params, *, prep_tables, hourly: bool, parallel: bool):
     """The kernel on one block of sites x scenarios (numpy in, numpy out; called by apply_ufunc)."""
-    util, util_idx, price, price_idx, curt, offset, window, cfe_ref, labels = prep_tables
+    util, util_idx, price, price_idx, curt, offset, window, labels = prep_tables
     pos = np.asarray(site_pos).reshape(-1) if np.ndim(site_pos) else np.array([int(site_pos)])
     solar = np.ascontiguousarray(np.asarray(solar).reshape(pos.size, -1), dtype=np.float32)
     wind = np.ascontiguousarray(np.asarray(wind).reshape(pos.size, -1), dtype=np.float32)
     pue = np.ascontiguousarray(np.asarray(pue).reshape(pos.size, -1), dtype=np.float32)
     ci = np.ascontiguousarray(np.asarray(ci).reshape(pos.size, -1), dtype=np.float32)
+    cfe = np.ascontiguousarray(np.asarray(cfe).reshape(pos.size, -1), dtype=np.float32)
     params = np.ascontiguousarray(params, dtype=np.float64)
     n, T = solar.shape
     n_scen = params.shape[1]
@@ -394,15 +426,16 @@ def _block(solar, wind, pue, ci, site_pos, curt_idx, params, *, prep_tables, hou
     import numba
 
     run = _k.run_sites if parallel else _k.run_sites_serial
-    run(solar, wind, pue, ci, util, np.ascontiguousarray(util_idx[pos]), price, np.ascontiguousarray(price_idx[pos]),
-        curt, cidx, ptr, hrs, np.ascontiguousarray(offset[pos]), _k.row_keys(ci), int(window), float(cfe_ref), params,
+    run(solar, wind, pue, ci, cfe, util, np.ascontiguousarray(util_idx[pos]), price,
+        np.ascontiguousarray(price_idx[pos]), curt, cidx, ptr, hrs, np.ascontiguousarray(offset[pos]), _k.row_keys(ci),
+        int(window), params,
         out, flags, bool(hourly), hout, 4 * numba.get_num_threads() if parallel else 1)
     if flags.any():
         problems = []
         for j in np.flatnonzero(flags):
             site = str(labels[pos[j]])
             for name, arr in (("solar_cf", solar[j]), ("wind_cf", wind[j]), ("pue", pue[j]),
-                              ("carbon_intensity", ci[j])):
+                              ("carbon_intensity", ci[j]), ("grid_carbon_free_share", cfe[j])):
                 bad = ~np.isfinite(arr)
                 if bad.any():
                     problems.append(Problem(f"{int(bad.sum())} NaN or infinite hours in the energy cube",
@@ -450,7 +483,9 @@ def dispatch(energy: xr.Dataset, sites: xr.Dataset | None = None, scenarios=None
     window_hours : int
         Look-ahead window of the arbitrage thresholds [h], from local midnight.
     cfe_reference : float
-        Intensity of an all-fossil grid for the carbon-free share [gCO2 kWh-1].
+        Intensity of an all-fossil grid [gCO2 kWh-1] for the fallback carbon-free share
+        :math:`1 - CI / CI^{ref}`, used only where the energy cube has no
+        ``grid_carbon_free_share`` (see the module docstring).
     users_utc_offset : mapping site -> hours, optional
         Users' time zone of inference sites (default the site's own).
     profiles : mapping workload -> profile, optional
@@ -491,7 +526,7 @@ def run_prepared(prep: Prepared, *, hourly: bool = False, chunks: Mapping[str, i
             "(hourly flows are for a few sites; summaries cover thousands)", variable="hourly")],
             what="dispatch request")
     hourly_in = [xr.DataArray(prep.hourly[v], dims=("site", "time"), coords={"site": prep.site})
-                 for v in ENERGY_VARIABLES]
+                 for v in KERNEL_INPUTS]
     lazy = chunks is not None or any(hasattr(a.data, "dask") for a in hourly_in)
     if lazy:
         ch = dict(chunks or {})
@@ -506,12 +541,12 @@ def run_prepared(prep: Prepared, *, hourly: bool = False, chunks: Mapping[str, i
         site_pos = site_pos.chunk({"site": cs}, token=f"{tok}-s")
         curt_idx = curt_idx.chunk({"site": cs, "scenario": cc}, token=f"{tok}-c")
     tables = (prep.util, prep.util_idx, prep.price, prep.price_idx, prep.curt, prep.offset, prep.window,
-              prep.cfe_reference, prep.site)
+              prep.site)
     out_core = [["metric"]] + ([["hvar", "time"]] if hourly else [])
     sizes = {"metric": _k.N_METRICS, **({"hvar": _k.N_HOURLY} if hourly else {})}
     res = xr.apply_ufunc(
         _block, *hourly_in, site_pos, curt_idx, params,
-        input_core_dims=[["time"]] * 4 + [[], [], ["param"]],
+        input_core_dims=[["time"]] * len(KERNEL_INPUTS) + [[], [], ["param"]],
         output_core_dims=out_core,
         kwargs={"prep_tables": tables, "hourly": hourly, "parallel": not lazy},
         dask="parallelized", output_dtypes=[np.float64] * len(out_core),
