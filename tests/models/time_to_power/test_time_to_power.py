@@ -15,11 +15,13 @@ from scipy import stats
 from powerfirst.errors import ValidationError
 from powerfirst.io.stages import read_stage_rules, read_stage_table
 from powerfirst.models.time_to_power import (
+    ALL_PATHS,
     PATH_GRAPHS,
     PATHS,
     Parallel,
     Series,
     Stage,
+    Withdrawable,
     evaluate_graph,
     firm_equivalent_mw,
     first_power_reference,
@@ -33,6 +35,7 @@ from powerfirst.models.time_to_power import (
     series,
     time_to_power,
 )
+from powerfirst.models.time_to_power.graph import NEVER
 
 
 def make_sites(n: int = 6) -> pd.DataFrame:
@@ -97,7 +100,8 @@ def test_seeded_runs_are_reproducible_and_independent_of_other_sites_and_chunks(
 def test_single_stage_lognormal_quantiles_match_analytic(sites, p50, p90):
     n = 40_000
     ds = time_to_power(sites.iloc[:1], ["grid_firm"], draws=n, seed=5, tornado=False, quantiles=(0.1, 0.25, 0.5, 0.9),
-                       rules=only_stage("interconnection_queue"),
+                       rules=only_stage("large_load_interconnection"),  # the grid process (was interconnection_queue,
+                       # still accepted as an alias in overrides)
                        overrides={"interconnection_queue": {"p50": p50, "p90": p90}}, max_months=240)
     sigma = lognormal_sigma(p50, p90)
     for q in (0.1, 0.25, 0.5, 0.9):
@@ -120,7 +124,9 @@ def test_triangular_stage_moments(sites):
 
 
 def test_supply_chain_correlation_keeps_marginals(sites):
-    prep = prepare(sites.iloc[2:3], ["grid_firm"])
+    # an SPP site: SPP's large-load row (the 90-day HILL study) covers no equipment, so the transformer
+    # and breakers are drawn (rows that cover them drop them: no stage on top of a figure that includes it)
+    prep = prepare(sites.iloc[2:3].assign(ba="SWPP"), ["grid_firm"])
     i, j = prep.stages.index("large_transformer"), prep.stages.index("breakers_switchgear")
     ind = sample_stage_durations(prep, 20_000, seed=1, correlation=0.0)[0]
     cor = sample_stage_durations(prep, 20_000, seed=1, correlation=0.8)[0]
@@ -164,12 +170,15 @@ def test_compiled_paths_equal_the_numpy_graphs_draw_by_draw(sites):
                 assert np.isnan(ds["first_power_draws"].values[i, p]).all()
                 continue
             scales = {st_.key: float(prep.node_scale[i, j]) for j, (pp, st_) in enumerate(prep.nodes) if pp == path}
-            want = evaluate_graph(PATH_GRAPHS[path], d, scales)
+            shifts = {st_.key: float(prep.node_shift[i, j]) for j, (pp, st_) in enumerate(prep.nodes) if pp == path}
+            want = evaluate_graph(PATH_GRAPHS[path], d, scales, shifts)
+            want = np.where(want >= 0.5 * NEVER, np.nan, want)  # withdrawn requests never energise
             np.testing.assert_allclose(ds["first_power_draws"].values[i, p], want, rtol=2e-6, atol=1e-4)
 
 
 def test_rules_follow_the_site_attributes(sites):
-    prep = prepare(sites, ["grid_firm", "grid_flexible", "onsite_bridge"])
+    # SPP sites: their large-load row covers no upgrade, so only the rules decide the upgrade stages
+    prep = prepare(sites.assign(ba="SWPP"), ["grid_firm", "grid_flexible", "onsite_bridge"])
     col = {(p, s.key): j for j, (p, s) in enumerate(prep.nodes)}
     scale = prep.node_scale
     lt = col[("grid_firm", "large_transformer")]
@@ -235,10 +244,10 @@ def test_units_and_dims(result):
 
 def test_tornado_and_best_path(result):
     sw = result["tornado_swing"].sel(site="T3", path="grid_firm")
-    assert np.isfinite(sw.sel(stage="interconnection_queue"))
+    assert np.isfinite(sw.sel(stage="large_load_interconnection"))
     assert np.isnan(result["tornado_swing"].sel(site="T0", path="grid_firm", stage="large_transformer"))
-    lo = result["tornado_p10"].sel(site="T3", path="grid_firm", stage="interconnection_queue")
-    hi = result["tornado_p90"].sel(site="T3", path="grid_firm", stage="interconnection_queue")
+    lo = result["tornado_p10"].sel(site="T3", path="grid_firm", stage="large_load_interconnection")
+    hi = result["tornado_p90"].sel(site="T3", path="grid_firm", stage="large_load_interconnection")
     assert lo <= 0 <= hi
     assert result["tornado_top_stage"].sel(site="T3", path="grid_firm") == result["stage"].values[int(np.argmax(sw.fillna(-1).values))]
     assert set(result["best_path"].values) <= set(result["path"].values)
@@ -293,13 +302,20 @@ def test_flexible_mw_from_a_headroom_dataarray(sites):
 
 
 def test_stage_table_defaults_come_from_the_facts():
-    t = read_stage_table().set_index("stage")
-    assert t.loc["large_transformer", "p50"] == 36 and t.loc["large_transformer", "p90"] == 48
-    assert "National Infrastructure Advisory Council" in t.loc["large_transformer", "source"]
-    assert t.loc["interconnection_queue", "p50"] == 55
-    assert "Queued Up" in t.loc["interconnection_queue", "source"]
-    assert t.loc["breakers_switchgear", "p90"] == 54 and "WAPA" in t.loc["breakers_switchgear", "source"]
-    assert (t["kind"].str.contains("assumption") | t["kind"].eq("fact")).all()
+    t = read_stage_table()
+    first = t.drop_duplicates("stage").set_index("stage")
+    assert first.loc["large_transformer", "p50"] == 36 and first.loc["large_transformer", "p90"] == 48
+    assert "National Infrastructure Advisory Council" in first.loc["large_transformer", "source"]
+    # the grid process is the large-load process (the generator queue figure of Queued Up is gone): every
+    # row names its source and says what its figure covers
+    lli = t[t["stage"] == "large_load_interconnection"]
+    assert "interconnection_queue" not in set(t["stage"])
+    assert lli["source"].str.len().gt(20).all()
+    assert (lli["covers"].str.len().gt(0) | lli["note"].str.contains("covers")).all()
+    pjm = lli[lli["region"] == "PJM"].set_index("size_class")
+    assert pjm.loc["100-300", "p50"] < pjm.loc["300-1000", "p50"] and "axios" in pjm.loc["100-300", "source"]
+    assert first.loc["breakers_switchgear", "p90"] == 54 and "WAPA" in first.loc["breakers_switchgear", "source"]
+    assert (t["kind"].str.contains("assumption") | t["kind"].isin(["fact", "fit"])).all()
     assert t.loc[t["kind"] == "assumption", "note"].str.contains("ASSUMPTION").all()
     rules = read_stage_rules()
     assert rules.loc[rules["kind"] == "assumption", "note"].str.contains("ASSUMPTION").all()
@@ -346,19 +362,21 @@ def test_unknown_paths_and_bridge_technology(sites):
         time_to_power(sites, draws=10, bridge_technology="diesel")
 
 
-def test_sites_missing_attributes_name_site_and_field(sites):
+def test_missing_inputs_take_their_documented_default_and_are_reported(sites):
+    """Every site input is optional (the issue): a missing column or cell takes its documented default,
+    reported in input_default; a value that is wrong still fails, naming site and column."""
     bad = sites.copy()
     bad.loc[1, "gas_option_mw"] = np.nan
-    bad.loc[3, "target_mw"] = 0.0
     bad = bad.drop(columns=["storage_option_mwh"])
-    with pytest.raises(ValidationError) as exc:
+    ds = time_to_power(bad, ["grid_firm", "onsite_bridge", "solar_storage"], draws=50, tornado=False)
+    d = ds["input_default"]
+    assert bool(d.sel(site="T1", input="gas_option_mw")) and not bool(d.sel(site="T0", input="gas_option_mw"))
+    assert bool(d.sel(input="storage_option_mwh").all()) and bool(d.sel(input="start_date").all())
+    assert float(ds["mw"].sel(site="T1", path="onsite_bridge")) == 0
+    assert "gas_option_mw is 0" in str(ds["unavailable_reason"].sel(site="T1", path="onsite_bridge").values)
+    bad.loc[3, "target_mw"] = 0.0
+    with pytest.raises(ValidationError, match="column 'target_mw', 'T3': must be positive"):
         time_to_power(bad, draws=10)
-    msg = str(exc.value)
-    assert "column 'gas_option_mw', 'T1': missing or not a number; path onsite_bridge need it [MW]" in msg
-    assert "column 'target_mw', 'T3': must be positive (0 MW)" in msg
-    assert "column 'storage_option_mwh': attribute missing for every site; path solar_storage needs it" in msg
-    # a path that does not need the attribute runs
-    assert time_to_power(bad.drop(index=3), ["grid_firm"], draws=20, tornado=False).sizes["site"] == 5
 
 
 def test_bad_stage_table_rows_are_collected():
@@ -376,7 +394,10 @@ def test_demo_sites_run_and_units_of_the_read_sites_path():
     from powerfirst import demo_sites
 
     ds = time_to_power(demo_sites().isel(site=slice(0, 10)), draws=300, tornado=False)
-    assert ds.sizes == {"site": 10, "path": 4, "quantile": 3, "month": 121, "stage": ds.sizes["stage"]}
+    # the default paths are now ALL_PATHS (the issue adds existing service, co-location, bridge then grid and
+    # permanent on-site generation to the four of earlier versions)
+    assert ds.sizes == {"site": 10, "path": len(ALL_PATHS), "quantile": 3, "month": 121, "by_month": 4,
+                        "input": 15, "stage": ds.sizes["stage"]}
     assert (ds["mw"] <= ds["target_mw"] if "target_mw" in ds else True)
 
 
@@ -388,9 +409,15 @@ def test_cli_json_records(capsys):
 
     assert main(["ttp", "--sites", "demo", "--draws", "300", "--seed", "2", "--format", "json"]) == 0
     recs = json.loads(capsys.readouterr().out)
-    assert len(recs) == 197 * 4
-    assert set(recs[0]) == {"site", "path", "p10_months", "p50_months", "p90_months", "mw", "prob_by_24m",
+    assert len(recs) == 197 * len(ALL_PATHS)
+    # today's keys are kept; the issue adds the new ones
+    assert set(recs[0]) >= {"site", "path", "p10_months", "p50_months", "p90_months", "mw", "prob_by_24m",
                             "prob_by_36m", "prob_by_60m"}
+    assert set(recs[0]) >= {"prob_by_12m", "full_p50_months", "prob_never", "prob_withdrawn", "mw_months",
+                            "available", "unavailable_reason", "start_date", "request_date", "defaults_used",
+                            "fastest_path", "most_mw_months_path"}
+    off = [x for x in recs if not x["available"]]
+    assert off and all(x["unavailable_reason"] for x in off)
     r = [x for x in recs if x["p50_months"] is not None][0]
     assert r["p10_months"] <= r["p50_months"] <= r["p90_months"]
     assert 0 <= r["prob_by_24m"] <= r["prob_by_36m"] <= r["prob_by_60m"] <= 1
@@ -405,8 +432,9 @@ def test_cli_reports_bad_paths(capsys):
 
 def test_graph_types():
     g = PATH_GRAPHS["grid_firm"]
-    assert isinstance(g, Series) and isinstance(g.parts[0], Parallel)
-    assert {s.name for s in graph_stages(g)} >= {"interconnection_queue", "large_transformer", "energisation"}
+    assert isinstance(g, Series) and isinstance(g.parts[0], Withdrawable) and isinstance(g.parts[0].part, Parallel)
+    assert {s.name for s in graph_stages(g)} >= {"large_load_interconnection", "withdrawal", "large_transformer",
+                                                 "energisation"}
 
 
 def test_firm_request_within_headroom_is_faster():
@@ -419,6 +447,8 @@ def test_firm_request_within_headroom_is_faster():
                 land_status="owned", permitting_status="approved")
     df = pd.DataFrame([{**base, "site_id": "covered", "firm_headroom_mw": 100.0},
                        {**base, "site_id": "short", "firm_headroom_mw": 20.0}])
-    res = time_to_power(df, paths=["grid_firm"], draws=4000, seed=3)
+    # the site branch made short (a site ready to build) so that the grid process sets the pace
+    res = time_to_power(df, paths=["grid_firm"], draws=4000, seed=3,
+                        overrides={"site_construction": {"p50": 1.0, "p90": 2.0}})
     p50 = res["p50_months"] if "p50_months" in res else res["first_power"].sel(quantile=0.5)
     assert float(p50.sel(site="covered").squeeze()) < 0.6 * float(p50.sel(site="short").squeeze())

@@ -3,8 +3,13 @@
 The *stage table* (PyPSA-style: one row per stage and region) gives each energisation stage
 its duration distribution, unit and source::
 
-    stage, paths, region, distribution, p50, p90, low, mode, high, unit, supply_chain, kind,
-    facts, source, note
+    stage, paths, region, size_class, distribution, p50, p90, low, mode, high, unit, supply_chain,
+    kind, covers, facts, source, note
+
+``region`` is a BA, a market (ISO/RTO, utility or country group of ``regions.csv``), a country
+code or empty (the default); ``size_class`` is empty (any size), ``<100``, ``100-300``,
+``300-1000``, ``>1000`` or ``low-high`` [MW]; ``covers`` lists the stages the row's figure
+already includes (the model drops them for the sites that use the row).
 
 ``distribution`` is ``lognormal`` (``p50``, ``p90``), ``triangular`` (``low``, ``mode``,
 ``high``), ``empirical`` (``values``: space-separated durations) or ``fixed`` (``p50``).
@@ -24,7 +29,9 @@ stage)::
 ``path`` is a path name or ``*``; ``op`` is one of ``== != in not_in < <= > >=`` (``in`` takes
 ``a|b``), and ``attribute = *`` applies to every site.
 
-Both readers check every row and report all problems with file, row and column.
+The *region table* maps each BA code to its market (``ba, market, country, note``).
+
+The readers check every row and report all problems with file, row and column.
 """
 
 from __future__ import annotations
@@ -39,11 +46,14 @@ from powerfirst.errors import Problem, ValidationError
 from powerfirst.paths import data_dir
 from powerfirst.units import UnitError, scale
 
-__all__ = ["read_stage_table", "read_stage_rules", "stage_table_path", "stage_rules_path",
-           "STAGE_COLUMNS", "RULE_COLUMNS", "resolve_facts"]
+__all__ = ["read_stage_table", "read_stage_rules", "read_region_table", "read_validation_cases",
+           "stage_table_path", "stage_rules_path", "region_table_path", "validation_cases_path",
+           "STAGE_COLUMNS", "RULE_COLUMNS", "REGION_COLUMNS", "resolve_facts"]
 
-STAGE_COLUMNS = ["stage", "paths", "region", "distribution", "p50", "p90", "low", "mode", "high", "unit",
-                 "supply_chain", "kind", "facts", "source", "note"]
+STAGE_COLUMNS = ["stage", "paths", "region", "size_class", "distribution", "p50", "p90", "low", "mode", "high",
+                 "unit", "supply_chain", "kind", "covers", "facts", "source", "note"]
+REGION_COLUMNS = ["ba", "market", "country", "note"]
+_OPTIONAL = ("note", "kind", "facts", "source", "paths", "region", "values", "size_class", "covers")
 RULE_COLUMNS = ["stage", "path", "attribute", "op", "value", "scale", "kind", "note"]
 NUMERIC = ("p50", "p90", "low", "mode", "high")
 OPS = ("==", "!=", "in", "not_in", "<", "<=", ">", ">=")
@@ -73,13 +83,69 @@ def stage_rules_path() -> Path:
     return data_dir() / "time_to_power" / "rules.csv"
 
 
+def region_table_path() -> Path:
+    return data_dir() / "time_to_power" / "regions.csv"
+
+
+def validation_cases_path() -> Path:
+    return data_dir() / "time_to_power" / "validation_cases.csv"
+
+
+def read_region_table(path=None) -> pd.DataFrame:
+    """Read the region table (BA code -> market, country); parse only, one row per BA."""
+    path = Path(path) if path is not None else region_table_path()
+    df, problems = _read(path, REGION_COLUMNS)
+    for c in ("ba", "market", "country"):
+        df[c] = df[c].astype(str).str.strip()
+    for i in np.flatnonzero(df["ba"].eq("").to_numpy()):
+        problems.append(Problem("required value is empty", file=str(path), row=int(i) + 1, line=int(i) + 2,
+                                column="ba"))
+    for i in np.flatnonzero(df["ba"].duplicated().to_numpy()):
+        problems.append(Problem(f"BA {df['ba'].iloc[i]!r} appears more than once", file=str(path), row=int(i) + 1,
+                                line=int(i) + 2, column="ba"))
+    if problems:
+        raise ValidationError(problems, what=str(path))
+    return df
+
+
+def read_validation_cases(path=None) -> pd.DataFrame:
+    """Read the table of real large-load projects used to validate the model (parse only).
+
+    Dates are parsed (``announced``, ``request``, ``construction_start``, ``first_power``,
+    ``full_power``; empty = not public); ``mw`` and the observed months are floats.
+    """
+    path = Path(path) if path is not None else validation_cases_path()
+    if not path.exists():
+        raise FileNotFoundError(f"validation table not found: {path}")
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    problems = []
+    for c in ("announced", "request", "construction_start", "first_power", "full_power", "start_date"):
+        if c not in df.columns:
+            continue
+        text = df[c].str.strip()
+        parsed = pd.to_datetime(text.replace("", None), errors="coerce", format="ISO8601")
+        for i in np.flatnonzero((parsed.isna() & text.ne("")).to_numpy()):
+            problems.append(Problem(f"not a date: {text.iloc[i]!r}", file=str(path), row=int(i) + 1, line=int(i) + 2,
+                                    column=c))
+        df[c] = parsed
+    for c in [c for c in df.columns if c.endswith("_mw") or c == "mw" or c.endswith("_months")]:
+        v = pd.to_numeric(df[c].replace("", np.nan), errors="coerce")
+        for i in np.flatnonzero((v.isna() & df[c].ne("")).to_numpy()):
+            problems.append(Problem(f"expected a number, found {df[c].iloc[i]!r}", file=str(path), row=int(i) + 1,
+                                    line=int(i) + 2, column=c))
+        df[c] = v
+    if problems:
+        raise ValidationError(problems, what=str(path))
+    return df
+
+
 def _read(path: Path, columns: list[str]) -> tuple[pd.DataFrame, list[Problem]]:
     if not path.exists():
         raise FileNotFoundError(f"stage table not found: {path}")
     df = pd.read_csv(path, dtype=str, keep_default_na=False)
     df.columns = [c.strip() for c in df.columns]
     problems = [Problem("required column missing", file=str(path), column=c) for c in columns
-                if c not in df.columns and c not in ("note", "kind", "facts", "source", "paths", "region", "values")]
+                if c not in df.columns and c not in _OPTIONAL]
     for c in columns:
         if c not in df.columns:
             df[c] = ""

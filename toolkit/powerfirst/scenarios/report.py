@@ -44,15 +44,35 @@ def headroom_records(hr) -> list[dict]:
 
 
 def ttp_records(ds) -> list[dict]:
-    """One record per site and path: site, path, p10/p50/p90_months, mw, prob_by_24m/36m/60m."""
+    """One record per site and path.
+
+    Keys of earlier versions: site, path, p10/p50/p90_months (first power, among the draws that
+    energise), mw, prob_by_24m/36m/60m.  Added: prob_by_12m, full_p10/p50/p90_months (to the full
+    target_mw), prob_never (no first power within the horizon), prob_withdrawn (no power within
+    the histogram range: withdrawn or later), mw_months, value_usd (when valued), available,
+    unavailable_reason, start_date, request_date, defaults_used (inputs that took their documented
+    default), large_load_row (region/size row of the large-load stage), fastest_path and
+    most_mw_months_path of the site.
+    """
     from powerfirst.models.time_to_power import prob_energised_by
 
-    pb = prob_energised_by(ds, [24, 36, 60]).values
+    pb = prob_energised_by(ds, [12, 24, 36, 60]).values
     q = ds["first_power"].values
+    qf = ds["full_power"].values if "full_power" in ds else np.full_like(q, np.nan)
     qs = [float(x) for x in ds["quantile"].values]
+    inputs = [str(x) for x in ds["input"].values] if "input" in ds.coords else []
+    dflt = ds["input_default"].values if "input_default" in ds else None
+    lli = ds["stage_row"].sel(stage="large_load_interconnection").values \
+        if "stage_row" in ds and "large_load_interconnection" in ds["stage"].values else None
 
     def num(v, nd=1):
         return _num(v, nd)
+
+    def date(name, i):
+        return str(np.datetime_as_string(ds[name].values[i], unit="D")) if name in ds.coords else None
+
+    def site_str(name, i):
+        return str(ds[name].values[i]) if name in ds else None
 
     recs = []
     for i, site in enumerate(ds["site"].values):
@@ -61,7 +81,23 @@ def ttp_records(ds) -> list[dict]:
             for k, name in ((0.1, "p10_months"), (0.5, "p50_months"), (0.9, "p90_months")):
                 rec[name] = num(q[i, j, qs.index(k)]) if k in qs else None
             rec["mw"] = num(ds["mw"].values[i, j])
-            rec.update({f"prob_by_{m}m": num(pb[i, j, n], 3) for n, m in enumerate((24, 36, 60))})
+            rec.update({f"prob_by_{m}m": num(pb[i, j, n], 3) for n, m in ((1, 24), (2, 36), (3, 60))})
+            rec["prob_by_12m"] = num(pb[i, j, 0], 3)
+            for k, name in ((0.1, "full_p10_months"), (0.5, "full_p50_months"), (0.9, "full_p90_months")):
+                rec[name] = num(qf[i, j, qs.index(k)]) if k in qs else None
+            rec["prob_never"] = num(ds["prob_never"].values[i, j], 3) if "prob_never" in ds else None
+            rec["prob_withdrawn"] = num(ds["prob_not_energised"].values[i, j], 3)
+            rec["mw_months"] = num(ds["mw_months"].values[i, j], 0)
+            rec["value_usd"] = num(ds["value"].values[i, j], 0) if "value" in ds else None
+            rec["available"] = bool(ds["available"].values[i, j]) if "available" in ds else True
+            rec["unavailable_reason"] = str(ds["unavailable_reason"].values[i, j]) if "unavailable_reason" in ds else ""
+            rec["start_date"] = date("start_date", i)
+            rec["request_date"] = date("request_date", i)
+            rec["defaults_used"] = " ".join(c for c, d in zip(inputs, dflt[i], strict=True) if d) \
+                if dflt is not None else ""
+            rec["large_load_row"] = str(lli[i]) if lli is not None else None
+            rec["fastest_path"] = site_str("fastest_path", i)
+            rec["most_mw_months_path"] = site_str("most_mw_months_path", i)
             recs.append(rec)
     return recs
 

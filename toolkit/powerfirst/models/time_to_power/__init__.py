@@ -3,21 +3,28 @@
 * :mod:`~powerfirst.models.time_to_power.graph` — stage graphs (series and parallel) per path;
 * :mod:`~powerfirst.models.time_to_power.inputs` — stage tables, rules and per-site inputs prepared for the kernel;
 * :mod:`~powerfirst.models.time_to_power.simulate` — the compiled Monte Carlo over site x path x draw and its summaries;
-* :mod:`~powerfirst.models.time_to_power.queue` — queue-duration calibration (censored, competing risks).
+* :mod:`~powerfirst.models.time_to_power.queue` — queue-duration and withdrawal calibration (censored,
+  competing risks).
 """
 
 from powerfirst.models.time_to_power.graph import (
+    ALL_PATHS,
+    BASE_PATHS,
     BRIDGE_TECHNOLOGIES,
     CRITERIA,
     DEFAULT_FLEXIBLE_FRACTION,
     DISTRIBUTIONS,
     PATH_GRAPHS,
     PATH_REQUIRES,
+    NAMED_COMBINATIONS,
     PATHS,
+    SIZE_CLASSES,
     Parallel,
     Series,
     Stage,
+    Withdrawable,
     evaluate_graph,
+    expand_path,
     firm_equivalent_mw,
     flexible_allowance_mw,
     graph_stages,
@@ -27,6 +34,7 @@ from powerfirst.models.time_to_power.graph import (
     series,
 )
 from powerfirst.models.time_to_power.inputs import (
+    SITE_INPUTS,
     Prepared,
     check_stage_table,
     prepare,
@@ -35,13 +43,18 @@ from powerfirst.models.time_to_power.queue import (
     DEFAULT_COHORTS,
     aalen_johansen,
     fit_stage_durations,
+    fit_withdrawal,
     kaplan_meier,
     lognormal_aft_fit,
     stage_rows_from_fit,
+    withdrawal_rows_from_fit,
 )
 from powerfirst.models.time_to_power.simulate import (
+    BY_MONTHS,
     best_path,
+    fastest_path,
     first_power_reference,
+    most_mw_months_path,
     prob_energised_by,
     sample_stage_durations,
     time_to_power,
@@ -49,7 +62,19 @@ from powerfirst.models.time_to_power.simulate import (
 )
 
 __all__ = [
+    "ALL_PATHS",
+    "BASE_PATHS",
     "BRIDGE_TECHNOLOGIES",
+    "BY_MONTHS",
+    "NAMED_COMBINATIONS",
+    "SITE_INPUTS",
+    "SIZE_CLASSES",
+    "Withdrawable",
+    "expand_path",
+    "fastest_path",
+    "fit_withdrawal",
+    "most_mw_months_path",
+    "withdrawal_rows_from_fit",
     "CRITERIA",
     "DEFAULT_COHORTS",
     "DEFAULT_FLEXIBLE_FRACTION",

@@ -14,10 +14,13 @@ equipment share a Gaussian-copula factor per draw: :math:`z = \sqrt{\rho}\,c_d +
 distribution and correlates the equipment lead times by :math:`\rho` (in normal scores).
 
 A path is a small program over registers (``LOAD`` a stage draw times a per-site node scale,
-``ADD`` = series, ``MAX`` = parallel); programs run on blocks of draws.  Outputs are
-accumulated per site without storing the draws: a fine histogram of the first-power time
-(quantiles and P(energised by month)), the expected MW available by month, and the expected
-MW-months delivered by a horizon.
+minus a per-site node shift, floored at 0; ``ADD`` = series, ``MAX`` = parallel; ``FAILIF``
+= :data:`NEVER` when a latent withdrawal time is positive and earlier than the request's
+clock, else 0, added to the path: competing risks); programs run on blocks of draws.
+Outputs are accumulated per site without storing the draws: fine histograms of the first-power
+time and of the time to the full target (quantiles among the draws that get there, P(energised
+by month)), the expected MW available by month, and the expected (and discounted) MW-months
+delivered by each site's horizon.
 """
 
 from __future__ import annotations
@@ -27,8 +30,10 @@ import math
 import numba
 import numpy as np
 
-OP_LOAD, OP_ADD, OP_MAX = 0, 1, 2
+OP_LOAD, OP_ADD, OP_MAX, OP_FAILIF = 0, 1, 2, 3
 BLOCK = 128
+#: value of a path that never energises (a withdrawn request) [month]
+NEVER = 1.0e9
 
 _G = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -149,7 +154,7 @@ def sample_stages(table, dist_id, keys, corr_w, common_z, n_draws, out):
 
 
 @numba.njit(inline="always")
-def _run_block(i, nb, d0, table, dist_id, keys, corr_w, common_z, ops, node_scale, vals, regs,
+def _run_block(i, nb, d0, table, dist_id, keys, corr_w, common_z, ops, node_scale, node_shift, vals, regs,
                fix_stage, fix_value):
     n_stages = dist_id.shape[1]
     for s in range(n_stages):
@@ -174,26 +179,43 @@ def _run_block(i, nb, d0, table, dist_id, keys, corr_w, common_z, ops, node_scal
         dst = ops[k, 1]
         if code == OP_LOAD:
             sc = node_scale[i, ops[k, 3]]
+            sh = node_shift[i, ops[k, 3]]
             s = ops[k, 2]
-            for b in range(nb):
-                regs[dst, b] = vals[s, b] * sc
+            if sc == 0.0:
+                for b in range(nb):
+                    regs[dst, b] = 0.0
+            elif sh == 0.0:
+                for b in range(nb):
+                    regs[dst, b] = vals[s, b] * sc
+            else:
+                for b in range(nb):
+                    x = vals[s, b] * sc - sh
+                    regs[dst, b] = x if x > 0.0 else 0.0
         elif code == OP_ADD:
             a = ops[k, 2]
             c = ops[k, 3]
             for b in range(nb):
                 regs[dst, b] = regs[a, b] + regs[c, b]
-        else:
+        elif code == OP_MAX:
             a = ops[k, 2]
             c = ops[k, 3]
             for b in range(nb):
                 x = regs[a, b]
                 y = regs[c, b]
                 regs[dst, b] = x if x > y else y
+        else:  # OP_FAILIF: a = withdrawal, c = clock
+            a = ops[k, 2]
+            c = ops[k, 3]
+            for b in range(nb):
+                x = regs[a, b]
+                regs[dst, b] = NEVER if (x > 0.0 and x < regs[c, b]) else 0.0
 
 
 @numba.njit(inline="always")
 def _ramp(i, p, b, regs, comp_reg, n_comp, mw_grid, mw_site, target, t_buf, g_buf, o_buf, ev_t, ev_mw):
-    """Milestones of path ``p`` in draw ``b``: returns n events (times ev_t, MW increments ev_mw)."""
+    """Milestones of path ``p`` in draw ``b``: returns n events (times ev_t, MW increments ev_mw).
+
+    Components that never energise (value >= NEVER / 2) give no event."""
     nc = n_comp[p]
     m = 0
     for c in range(nc):
@@ -201,6 +223,8 @@ def _ramp(i, p, b, regs, comp_reg, n_comp, mw_grid, mw_site, target, t_buf, g_bu
         o = mw_site[i, p, c]
         if g > 0.0 or o > 0.0:
             t = regs[comp_reg[p, c], b]
+            if t >= 0.5 * NEVER:
+                continue
             # insertion sort by time
             j = m
             while j > 0 and t_buf[j - 1] > t:
@@ -232,27 +256,60 @@ def _ramp(i, p, b, regs, comp_reg, n_comp, mw_grid, mw_site, target, t_buf, g_bu
     return n
 
 
+@numba.njit(inline="always")
+def _disc_int(t, k):
+    """Integral of the discount factor exp(-k s) from 0 to t [month] (t when k = 0)."""
+    if k == 0.0:
+        return t
+    return (1.0 - math.exp(-k * t)) / k
+
+
+@numba.njit(inline="always")
+def _quantiles(hist, n_bins, bins_per_month, quantiles, out_row):
+    """Quantiles [month] among the draws counted in hist[:n_bins] (NaN when there are none)."""
+    n_ok = 0
+    for k in range(n_bins):
+        n_ok += hist[k]
+    nq = quantiles.size
+    cum = 0
+    qi = 0
+    if n_ok > 0:
+        for k in range(n_bins):
+            c = hist[k]
+            while qi < nq and c > 0 and cum + c >= quantiles[qi] * n_ok:
+                frac = (quantiles[qi] * n_ok - cum) / c
+                out_row[qi] = (k + frac) / bins_per_month
+                qi += 1
+            cum += c
+    while qi < nq:
+        out_row[qi] = np.nan
+        qi += 1
+
+
 @numba.njit(parallel=True, cache=True)
-def run_sites(table, dist_id, keys, corr_w, common_z, ops, node_scale, n_regs,
+def run_sites(table, dist_id, keys, corr_w, common_z, ops, node_scale, node_shift, n_regs,
               comp_reg, n_comp, mw_grid, mw_site, target,
-              n_draws, bins_per_month, n_bins, n_months, horizon, quantiles,
-              q_out, prob_out, mw_out, mwm_out, never_out, keep, draws_out):
+              n_draws, bins_per_month, n_bins, n_months, horizon, disc_k, quantiles,
+              q_out, qfull_out, prob_out, mw_out, mwm_out, dmwm_out, never_out, never_full_out, keep, draws_out):
     """Monte Carlo of every output path of every site.
 
-    Writes (per site i, path p): quantiles of the first-power time [month] (NaN when the path
-    never energises within the histogram range in that share of draws), P(energised by month m),
-    expected MW available at month m, expected MW-months by ``horizon`` and P(not energised
-    within the histogram range).
+    Writes (per site i, path p): quantiles of the first-power time and of the time to the full
+    target [month] among the draws that get there within the histogram range (NaN when none
+    does), P(energised by month m) over all draws, expected MW available at month m, expected
+    MW-months and discounted MW-months by the site's ``horizon[i]`` (discount rate ``disc_k``
+    per month, continuous), and P(no first power / not full within the histogram range).
     """
     n_sites = dist_id.shape[0]
     n_stages = dist_id.shape[1]
     n_out = comp_reg.shape[0]
     max_comp = comp_reg.shape[1]
-    nq = quantiles.size
+    t_max = n_bins / bins_per_month
     for i in numba.prange(n_sites):
         hist = np.zeros((n_out, n_bins + 1), np.int32)
+        hfull = np.zeros((n_out, n_bins + 1), np.int32)
         inc = np.zeros((n_out, n_months + 1), np.float64)
         mwm = np.zeros(n_out, np.float64)
+        dmwm = np.zeros(n_out, np.float64)
         vals = np.empty((n_stages, BLOCK), np.float32)
         regs = np.empty((n_regs, BLOCK), np.float32)
         t_buf = np.empty(max_comp, np.float64)
@@ -260,79 +317,93 @@ def run_sites(table, dist_id, keys, corr_w, common_z, ops, node_scale, n_regs,
         o_buf = np.empty(max_comp, np.float64)
         ev_t = np.empty(max_comp, np.float64)
         ev_mw = np.empty(max_comp, np.float64)
+        hz = horizon[i]
+        d_hz = _disc_int(hz, disc_k)
         for d0 in range(0, n_draws, BLOCK):
             nb = min(BLOCK, n_draws - d0)
-            _run_block(i, nb, d0, table, dist_id, keys, corr_w, common_z, ops, node_scale, vals, regs,
+            _run_block(i, nb, d0, table, dist_id, keys, corr_w, common_z, ops, node_scale, node_shift, vals, regs,
                        -1, 0.0)
             for p in range(n_out):
                 if n_comp[p] == 1:
                     mw1 = min(mw_grid[i, p, 0] + mw_site[i, p, 0], target[i])
+                    full1 = mw1 >= target[i] * (1.0 - 1e-9)
                     r = comp_reg[p, 0]
                     if mw1 <= 0.0:
                         hist[p, n_bins] += nb
+                        hfull[p, n_bins] += nb
                         if keep:
                             for b in range(nb):
                                 draws_out[i, p, d0 + b] = np.nan
                         continue
                     acc = 0.0
+                    dacc = 0.0
                     for b in range(nb):
                         t0 = regs[r, b]
-                        k = int(t0 * bins_per_month)
-                        if k > n_bins or k < 0:
-                            k = n_bins
+                        k = n_bins
+                        if t0 >= 0.0 and t0 < t_max:
+                            k = int(t0 * bins_per_month)
+                            if k > n_bins:
+                                k = n_bins
                         hist[p, k] += 1
-                        if t0 < horizon:
-                            acc += horizon - t0
+                        if full1:
+                            hfull[p, k] += 1
+                        else:
+                            hfull[p, n_bins] += 1
+                        if t0 < hz:
+                            acc += hz - t0
+                            dacc += d_hz - _disc_int(t0, disc_k)
+                        if keep:
+                            draws_out[i, p, d0 + b] = t0 if t0 < 0.5 * NEVER else np.nan
                     mwm[p] += acc * mw1
-                    if keep:
-                        for b in range(nb):
-                            draws_out[i, p, d0 + b] = regs[r, b]
+                    dmwm[p] += dacc * mw1
                     continue
                 for b in range(nb):
                     n = _ramp(i, p, b, regs, comp_reg, n_comp, mw_grid, mw_site, target,
                               t_buf, g_buf, o_buf, ev_t, ev_mw)
                     if n == 0:
                         hist[p, n_bins] += 1
+                        hfull[p, n_bins] += 1
                         if keep:
                             draws_out[i, p, d0 + b] = np.nan
                         continue
                     t0 = ev_t[0]
                     if keep:
                         draws_out[i, p, d0 + b] = t0
-                    k = int(t0 * bins_per_month)
-                    if k > n_bins or k < 0:
-                        k = n_bins
+                    k = n_bins
+                    if t0 >= 0.0 and t0 < t_max:
+                        k = int(t0 * bins_per_month)
                     hist[p, k] += 1
+                    level = 0.0
+                    kf = n_bins
                     for e in range(n):
                         t = ev_t[e]
+                        level += ev_mw[e]
+                        if kf == n_bins and level >= target[i] * (1.0 - 1e-9) and t >= 0.0 and t < t_max:
+                            kf = int(t * bins_per_month)
                         mk = int(math.ceil(t))
                         if mk < 0:
                             mk = 0
                         if mk <= n_months:
                             inc[p, mk] += ev_mw[e]
-                        if t < horizon:
-                            mwm[p] += ev_mw[e] * (horizon - t)
+                        if t < hz:
+                            mwm[p] += ev_mw[e] * (hz - t)
+                            dmwm[p] += ev_mw[e] * (d_hz - _disc_int(t, disc_k))
+                    hfull[p, kf] += 1
         for p in range(n_out):
+            _quantiles(hist[p], n_bins, bins_per_month, quantiles, q_out[i, p])
+            _quantiles(hfull[p], n_bins, bins_per_month, quantiles, qfull_out[i, p])
             cum = 0
-            qi = 0
             for k in range(n_bins):
-                c = hist[p, k]
-                while qi < nq and c > 0 and cum + c >= quantiles[qi] * n_draws:
-                    frac = (quantiles[qi] * n_draws - cum) / c
-                    q_out[i, p, qi] = (k + frac) / bins_per_month
-                    qi += 1
                 if k % bins_per_month == 0:
                     m = k // bins_per_month
                     if m <= n_months:
                         prob_out[i, p, m] = cum / n_draws
-                cum += c
-            while qi < nq:
-                q_out[i, p, qi] = np.nan
-                qi += 1
+                cum += hist[p, k]
             last = n_bins // bins_per_month
             for m in range(last, n_months + 1):
                 prob_out[i, p, m] = cum / n_draws
             never_out[i, p] = hist[p, n_bins] / n_draws
+            never_full_out[i, p] = hfull[p, n_bins] / n_draws
             if n_comp[p] == 1:
                 mw1 = mw_grid[i, p, 0] + mw_site[i, p, 0]
                 if mw1 > target[i]:
@@ -345,12 +416,17 @@ def run_sites(table, dist_id, keys, corr_w, common_z, ops, node_scale, n_regs,
                     acc += inc[p, m]
                     mw_out[i, p, m] = acc / n_draws
             mwm_out[i, p] = mwm[p] / n_draws
+            dmwm_out[i, p] = dmwm[p] / n_draws
 
 
 @numba.njit(inline="always")
 def _p50_from_hist(h, n_bins, bins_per_month, n_draws):
+    """P50 [month] among the draws that energise within the histogram range."""
+    n_ok = 0
+    for k in range(n_bins):
+        n_ok += h[k]
     cum = 0
-    half = 0.5 * n_draws
+    half = 0.5 * n_ok
     for k in range(n_bins):
         c = h[k]
         if c > 0 and cum + c >= half:
@@ -360,7 +436,7 @@ def _p50_from_hist(h, n_bins, bins_per_month, n_draws):
 
 
 @numba.njit(parallel=True, cache=True)
-def tornado_sites(table, dist_id, keys, corr_w, common_z, ops, node_scale, n_regs,
+def tornado_sites(table, dist_id, keys, corr_w, common_z, ops, node_scale, node_shift, n_regs,
                   comp_reg, n_comp, mw_grid, mw_site, target, n_draws, bins_per_month, n_bins,
                   fix_u, out):
     """P50 first-power time [month] per site, path and stage with that stage fixed at each level
@@ -396,17 +472,15 @@ def tornado_sites(table, dist_id, keys, corr_w, common_z, ops, node_scale, n_reg
                 hist[:, :] = 0
                 for d0 in range(0, n_draws, BLOCK):
                     nb = min(BLOCK, n_draws - d0)
-                    _run_block(i, nb, d0, table, dist_id, keys, corr_w, common_z, ops, node_scale, vals,
-                               regs, s, fixv)
+                    _run_block(i, nb, d0, table, dist_id, keys, corr_w, common_z, ops, node_scale, node_shift,
+                               vals, regs, s, fixv)
                     for p in range(n_out):
                         for b in range(nb):
                             n = _ramp(i, p, b, regs, comp_reg, n_comp, mw_grid, mw_site, target,
                                       t_buf, g_buf, o_buf, ev_t, ev_mw)
                             k = n_bins
-                            if n > 0:
+                            if n > 0 and ev_t[0] >= 0.0 and ev_t[0] < n_bins / bins_per_month:
                                 k = int(ev_t[0] * bins_per_month)
-                                if k > n_bins or k < 0:
-                                    k = n_bins
                             hist[p, k] += 1
                 for p in range(n_out):
                     v = _p50_from_hist(hist[p], n_bins, bins_per_month, n_draws)

@@ -14,7 +14,12 @@ from powerfirst.errors import Problem, ValidationError
 from powerfirst.models.time_to_power import _kernel as _k
 
 __all__ = [
+    "ALL_PATHS",
+    "BASE_PATHS",
     "BRIDGE_TECHNOLOGIES",
+    "NAMED_COMBINATIONS",
+    "SIZE_CLASSES",
+    "Withdrawable",
     "CRITERIA",
     "DEFAULT_FLEXIBLE_FRACTION",
     "DISTRIBUTIONS",
@@ -25,6 +30,7 @@ __all__ = [
     "Series",
     "Stage",
     "evaluate_graph",
+    "expand_path",
     "firm_equivalent_mw",
     "flexible_allowance_mw",
     "graph_stages",
@@ -34,7 +40,20 @@ __all__ = [
     "series",
 ]
 
+#: the four paths of earlier versions (kept as the default of the reference loop and the tests)
 PATHS = ("grid_firm", "grid_flexible", "onsite_bridge", "solar_storage")
+#: every path with its own stage graph
+BASE_PATHS = PATHS + ("existing_service", "colocation", "mobile_bridge", "onsite_generation")
+#: named combinations: a name for an 'a+b' ramp
+NAMED_COMBINATIONS = {"bridge_then_grid": "mobile_bridge+grid_firm"}
+#: the paths :func:`time_to_power` runs by default
+ALL_PATHS = ("grid_firm", "grid_flexible", "existing_service", "colocation", "bridge_then_grid", "onsite_bridge",
+             "onsite_generation", "solar_storage")
+#: size classes of the large-load rows [MW]: label -> [low, high)
+SIZE_CLASSES = {"<100": (0.0, 100.0), "100-300": (100.0, 300.0), "300-1000": (300.0, 1000.0),
+                ">1000": (1000.0, float("inf"))}
+#: a path value [month] that means "never" (a withdrawn request): far beyond any histogram
+NEVER = 1.0e9
 BRIDGE_TECHNOLOGIES = ("recip_engines", "aeroderivative_turbines", "frame_turbines", "fuel_cells")
 DISTRIBUTIONS = ("lognormal", "triangular", "empirical", "fixed")
 CRITERIA = ("p50", "mw_months", "prob_by_horizon")
@@ -81,6 +100,24 @@ class Parallel:
     parts: tuple
 
 
+@dataclass(frozen=True)
+class Withdrawable:
+    """A grid request that may be withdrawn: ``part`` unless ``0 < withdrawal < clock`` (then never).
+
+    ``clock`` and ``withdrawal`` are stage occurrences on the request clock (competing risks:
+    the request is withdrawn when its latent time to withdrawal comes before its latent time
+    to energisation).
+    """
+
+    part: object
+    clock: Stage
+    withdrawal: Stage
+
+    @property
+    def parts(self) -> tuple:
+        return (self.part, self.clock, self.withdrawal)
+
+
 def series(*parts) -> Series:
     return Series(tuple(parts))
 
@@ -96,33 +133,67 @@ def graph_stages(node) -> list[Stage]:
     return [s for p in node.parts for s in graph_stages(p)]
 
 
-_SITE = series(Stage("land_acquisition"), Stage("site_permitting"), Stage("site_construction"))
+def expand_path(name: str) -> list[str]:
+    """Components of a path name: a base path, a named combination or ``'a+b'``."""
+    name = NAMED_COMBINATIONS.get(name, name)
+    return [c.strip() for c in name.split("+")]
+
+
+#: the site branch: greenfield construction, or a fit-out of an existing industrial building
+#: (``brownfield_fitout``; the rules pick one from ``existing_service_mw``)
+_SITE = series(Stage("land_acquisition"), Stage("site_permitting"),
+               parallel(Stage("site_construction"), Stage("brownfield_fitout")))
 _UPGRADES = parallel(Stage("large_transformer"), Stage("breakers_switchgear"), Stage("substation_build"),
                      Stage("transmission_line"))
+_LLI = "large_load_interconnection"
+_TECH = parallel(*(Stage(t) for t in BRIDGE_TECHNOLOGIES))
 
-#: The graphs of the base paths.
+#: The graphs of the base paths.  ``large_load_interconnection`` is the utility's or ISO's
+#: large-load process from request to energisation; each of its rows says which stages its
+#: figure already covers (``covers``), and those are dropped for the sites that use the row, so
+#: no stage is added on top of a figure that includes it.  Upgrades not covered follow the
+#: figure (they are ordered once the studies it describes are done).
 PATH_GRAPHS = {
-    "grid_firm": series(parallel(Stage("interconnection_queue"),
-                                 series(Stage("interconnection_queue", "studies"), _UPGRADES), _SITE),
+    "grid_firm": series(Withdrawable(parallel(Stage(_LLI), series(Stage(_LLI, "studies"), _UPGRADES), _SITE),
+                                     Stage(_LLI, "clock"), Stage("withdrawal")),
                         Stage("energisation")),
-    "grid_flexible": series(parallel(series(Stage("interconnection_queue", "flexible"), Stage("breakers_switchgear")),
-                                     _SITE), Stage("energisation")),
-    "onsite_bridge": series(parallel(parallel(*(Stage(t) for t in BRIDGE_TECHNOLOGIES)), Stage("air_permit"),
-                                     _SITE), Stage("energisation")),
+    "grid_flexible": series(Withdrawable(parallel(series(Stage("flexible_interconnection"),
+                                                         Stage("breakers_switchgear")), _SITE),
+                                         Stage("flexible_interconnection", "clock"), Stage("withdrawal", "flexible")),
+                            Stage("energisation")),
+    "onsite_bridge": series(parallel(_TECH, Stage("air_permit"), _SITE), Stage("energisation")),
     "solar_storage": series(parallel(Stage("solar_epc"), Stage("battery_delivery"),
-                                     Stage("interconnection_queue", "partial_grid"), _SITE), Stage("energisation")),
+                                     Stage(_LLI, "partial_grid"), _SITE), Stage("energisation")),
+    "existing_service": series(parallel(Stage("service_transfer"), _SITE), Stage("energisation")),
+    "colocation": series(parallel(Stage("colocation_agreement"),
+                                  parallel(Stage("large_transformer", "colocation"),
+                                           Stage("breakers_switchgear", "colocation"),
+                                           Stage("substation_build", "colocation")), _SITE),
+                         Stage("energisation")),
+    "mobile_bridge": series(parallel(Stage("mobile_generation"), Stage("temporary_air_permit"), _SITE),
+                            Stage("energisation")),
+    "onsite_generation": series(parallel(parallel(*(Stage(t, "permanent") for t in BRIDGE_TECHNOLOGIES)),
+                                         Stage("air_permit"),
+                                         parallel(Stage("breakers_switchgear", "own_substation"),
+                                                  Stage("substation_build", "own_substation")), _SITE),
+                                Stage("energisation")),
 }
 
 _RULE_ATTRS = ("land_status", "permitting_status")
-#: Site attributes each path needs.
+#: Site attributes each path reads (each has a documented default: ``SITE_INPUTS`` in inputs.py).
 PATH_REQUIRES = {
-    "grid_firm": ("target_mw", "upgrade_class") + _RULE_ATTRS,
-    "grid_flexible": ("target_mw", "firm_headroom_mw", "upgrade_class", "ba") + _RULE_ATTRS,
+    "grid_firm": ("target_mw", "upgrade_class", "ba", "request_date") + _RULE_ATTRS,
+    "grid_flexible": ("target_mw", "firm_headroom_mw", "upgrade_class", "ba", "request_date") + _RULE_ATTRS,
     "onsite_bridge": ("target_mw", "gas_option_mw") + _RULE_ATTRS,
     "solar_storage": ("target_mw", "solar_option_mw", "storage_option_mw", "storage_option_mwh",
                       "firm_headroom_mw") + _RULE_ATTRS,
+    "existing_service": ("target_mw", "existing_service_mw") + _RULE_ATTRS,
+    "colocation": ("target_mw", "colocated_plant_mw") + _RULE_ATTRS,
+    "mobile_bridge": ("target_mw", "bridge_mw") + _RULE_ATTRS,
+    "onsite_generation": ("target_mw", "gas_option_mw") + _RULE_ATTRS,
 }
-_TEXT_ATTRS = ("upgrade_class", "ba", "land_status", "permitting_status", "bridge_technology", "country")
+_TEXT_ATTRS = ("upgrade_class", "ba", "land_status", "permitting_status", "bridge_technology", "country",
+               "start_date", "request_date", "colocated_plant")
 
 
 # ---------------------------------------------------------------------------
@@ -165,19 +236,32 @@ def quantile_function(distribution: str, *, p50=np.nan, p90=np.nan, low=np.nan, 
     raise ValueError(f"unknown distribution {distribution!r}; expected one of {', '.join(DISTRIBUTIONS)}")
 
 
-def evaluate_graph(node, durations: Mapping[str, np.ndarray], scales: Mapping[str, float | np.ndarray] | None = None):
+def evaluate_graph(node, durations: Mapping[str, np.ndarray], scales: Mapping[str, float | np.ndarray] | None = None,
+                   shifts: Mapping[str, float] | None = None):
     """Duration [month] of a path graph from stage durations (plain numpy; the reference).
 
     Parameters
     ----------
-    node : Stage, Series or Parallel
+    node : Stage, Series, Parallel or Withdrawable
     durations : mapping stage name -> array of durations [month] (all broadcastable)
     scales : mapping stage occurrence key (``name`` or ``name@tag``) -> scale [1], default 1
+    shifts : mapping stage occurrence key -> months already elapsed at month 0 [month]: the
+        occurrence lasts ``max(scale * duration - shift, 0)`` (a request filed before the start
+        date; a negative shift delays it)
     """
     scales = scales or {}
+    shifts = shifts or {}
     if isinstance(node, Stage):
-        return np.asarray(durations[node.name]) * scales.get(node.key, 1.0)
-    parts = [evaluate_graph(p, durations, scales) for p in node.parts]
+        sc = scales.get(node.key, 1.0)
+        v = np.asarray(durations[node.name]) * sc
+        sh = shifts.get(node.key, 0.0)
+        return np.where(np.asarray(sc) > 0, np.maximum(v - sh, 0.0), 0.0) if sh else v
+    if isinstance(node, Withdrawable):
+        body = evaluate_graph(node.part, durations, scales, shifts)
+        clock = evaluate_graph(node.clock, durations, scales, shifts)
+        w = evaluate_graph(node.withdrawal, durations, scales, shifts)
+        return np.where((w > 0) & (w < clock), NEVER, body)
+    parts = [evaluate_graph(p, durations, scales, shifts) for p in node.parts]
     if isinstance(node, Series):
         return sum(parts[1:], parts[0])
     return np.maximum.reduce(np.broadcast_arrays(*parts))

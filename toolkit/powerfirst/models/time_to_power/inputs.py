@@ -24,6 +24,7 @@ from powerfirst.models.time_to_power.graph import (
     PATHS,
     Series,
     Stage,
+    Withdrawable,
     firm_equivalent_mw,
     flexible_allowance_mw,
     graph_stages,
@@ -32,6 +33,7 @@ from powerfirst.models.time_to_power.graph import (
 from powerfirst.units import scale as unit_scale
 
 __all__ = [
+    "SITE_INPUTS",
     "Prepared",
     "check_stage_table",
     "prepare",
@@ -52,7 +54,8 @@ def check_stage_table(table: pd.DataFrame, *, file: str = "<stage table>", site_
                       ) -> list[Problem]:
     """Problems of a stage table or of override rows (empty list when valid).
 
-    Checks: known stage names and distributions; durations positive; lognormal ``p90 > p50 > 0``;
+    Checks: known stage names, size classes and covered stages; known distributions; durations
+    positive; lognormal ``p90 > p50 > 0``;
     triangular ``0 <= low <= mode <= high`` with ``high > 0``; empirical values positive; unit
     a duration.
     """
@@ -72,6 +75,13 @@ def check_stage_table(table: pd.DataFrame, *, file: str = "<stage table>", site_
             problems.append(Problem(f"unknown stage {stage!r}; expected one of {', '.join(sorted(known))}",
                                     column="stage", **where))
             continue
+        if not size_class_ok(row.get("size_class", "")):
+            bad(f"unknown size class {row.get('size_class')!r}; expected '', <100, 100-300, 300-1000, >1000 or "
+                "'low-high' [MW]", "size_class")
+        cov = str(row.get("covers", "") or "").split()
+        for c in cov:
+            if c not in known:
+                bad(f"covers names an unknown stage {c!r}", "covers")
         dist = str(row.get("distribution", "")).strip()
         if dist not in DISTRIBUTIONS:
             bad(f"unknown distribution {dist!r}; expected one of {', '.join(DISTRIBUTIONS)}", "distribution")
@@ -145,32 +155,113 @@ def _site_frame(sites) -> pd.DataFrame:
     return df
 
 
-def _check_sites(df: pd.DataFrame, paths: Sequence[str]) -> list[Problem]:
-    problems = []
-    needed: dict[str, list[str]] = {}
-    for p in paths:
-        for a in PATH_REQUIRES[p]:
-            needed.setdefault(a, []).append(p)
-    for attr, ps in needed.items():
-        which = f"path{'s' if len(ps) > 1 else ''} {', '.join(ps)}"
-        if attr not in df.columns:
-            problems.append(Problem(f"attribute missing for every site; {which} need{'s' if len(ps) == 1 else ''} "
-                                    f"it", column=attr))
-            continue
-        col = df[attr]
-        if attr in _TEXT_ATTRS:
-            empty = col.isna() | col.astype(str).str.strip().isin(["", "nan", "None"])
-            for s in df.index[empty.to_numpy()]:
-                problems.append(Problem(f"empty; {which} need it", column=attr, site=s))
-        else:
-            v = pd.to_numeric(col, errors="coerce").to_numpy(float)
-            for s, x in zip(df.index, v, strict=True):
-                if not np.isfinite(x):
-                    problems.append(Problem(f"missing or not a number; {which} need it [MW]", column=attr, site=s))
-                elif x < 0 or (attr == "target_mw" and x <= 0):
-                    problems.append(Problem(f"{'must be positive' if attr == 'target_mw' else 'negative'} "
-                                            f"({x:g} MW)", column=attr, site=s))
-    return problems
+#: Site inputs the model reads: kind, documented default and meaning.  Every one is optional;
+#: the default used is reported per site (``input_default`` in the result).
+SITE_INPUTS = {
+    "ba": ("text", "", "balancing authority or bidding zone (data/time_to_power/regions.csv); default '': "
+                       "the national default rows of the stage table"),
+    "target_mw": ("mw", 100.0, "MW the site is developed for; default 100 MW (a regional inference centre, the "
+                               "middle tier of the demo sites)"),
+    "start_date": ("date", None, "project start, month 0; default the start argument (first day of the current "
+                                 "month)"),
+    "request_date": ("date", None, "interconnection request; may precede start_date; default start_date (a new "
+                                   "request at month 0)"),
+    "existing_service_mw": ("mw", 0.0, "utility service already at the site (brownfield industrial); default 0"),
+    "upgrade_class": ("text", "substation", "network upgrade for the full target (none, minor, substation, "
+                                            "transmission); default substation (schema default)"),
+    "firm_headroom_mw": ("mw", 0.0, "firm capacity at the connection point without upgrades; default 0"),
+    "colocated_plant_mw": ("mw", 0.0, "capacity of an adjacent plant available to the site (name it in "
+                                      "colocated_plant); default 0"),
+    "bridge_mw": ("mw", 0.0, "temporary or mobile generation that can be brought in; default 0"),
+    "gas_option_mw": ("mw", 0.0, "permanent on-site gas generation (or fuel cells) that fuel and permits allow; "
+                                 "default 0"),
+    "solar_option_mw": ("mw", 0.0, "on-site PV (DC); default 0"),
+    "storage_option_mw": ("mw", 0.0, "battery power; default 0"),
+    "storage_option_mwh": ("mwh", 0.0, "battery energy; default 0"),
+    "land_status": ("text", "identified", "owned, optioned, identified, none; default identified"),
+    "permitting_status": ("text", "not_started", "approved, in_progress, not_started; default not_started"),
+}
+ALLOWED = {"upgrade_class": ("none", "minor", "substation", "transmission"),
+           "land_status": ("owned", "optioned", "identified", "none"),
+           "permitting_status": ("approved", "in_progress", "not_started")}
+MONTH_DAYS = 30.4375
+
+
+def _blank(v) -> bool:
+    return v is None or (isinstance(v, float) and np.isnan(v)) or str(v).strip() in ("", "nan", "NaT", "None")
+
+
+def _fill_inputs(df: pd.DataFrame, start: pd.Timestamp, regions: pd.DataFrame | None, horizon: float,
+                 by_date) -> tuple[pd.DataFrame, pd.DataFrame, list[Problem]]:
+    """Fill every site input with its value or documented default; check values.
+
+    Returns (frame with the inputs filled, bool frame True where the default was used, problems).
+    Errors name site, column and value: negative MW, target_mw <= 0, unknown ba or
+    upgrade_class (or land/permitting status), dates that do not parse, start_date after
+    ``by_date``, request_date later than start_date by more than the horizon,
+    colocated_plant_mw > 0 without a plant named in ``colocated_plant``.
+    """
+    df = df.copy()
+    problems: list[Problem] = []
+    used = pd.DataFrame(False, index=df.index, columns=list(SITE_INPUTS))
+    known_ba = set(regions["ba"].astype(str)) if regions is not None else None
+    for col, (kind, default, _doc) in SITE_INPUTS.items():
+        raw = df[col] if col in df.columns else pd.Series([None] * len(df), index=df.index, dtype=object)
+        blank = np.array([_blank(v) for v in raw], bool)
+        used[col] = blank
+        if kind in ("mw", "mwh"):
+            v = pd.to_numeric(raw.where(~blank, np.nan), errors="coerce").to_numpy(float)
+            for s, x, b, r in zip(df.index, v, blank, raw, strict=True):
+                if not b and not np.isfinite(x):
+                    problems.append(Problem(f"not a number: {r!r} [{'MWh' if kind == 'mwh' else 'MW'}]",
+                                            column=col, site=s))
+                elif not b and x < 0:
+                    problems.append(Problem(f"negative ({x:g} {'MWh' if kind == 'mwh' else 'MW'}); expected >= 0",
+                                            column=col, site=s))
+                elif not b and col == "target_mw" and x <= 0:
+                    problems.append(Problem(f"must be positive (found {x:g} MW)", column=col, site=s))
+            df[col] = np.where(blank, default, v)
+        elif kind == "text":
+            vals = raw.astype(object).where(~blank, default).astype(str).str.strip()
+            df[col] = vals
+            if col in ALLOWED:
+                for s, x, b in zip(df.index, vals, blank, strict=True):
+                    if not b and x not in ALLOWED[col]:
+                        problems.append(Problem(f"unknown {col} {x!r}; expected one of {', '.join(ALLOWED[col])}",
+                                                column=col, site=s))
+            if col == "ba" and known_ba is not None:
+                for s, x, b in zip(df.index, vals, blank, strict=True):
+                    if not b and x not in known_ba:
+                        problems.append(Problem(f"unknown ba {x!r}: not in data/time_to_power/regions.csv (known: "
+                                                f"{', '.join(sorted(known_ba)[:12])}, ...); add a row mapping it to a "
+                                                "market", column="ba", site=s))
+        else:  # dates
+            parsed = pd.to_datetime(raw.where(~blank, None), errors="coerce")
+            for s, x, b, r in zip(df.index, parsed, blank, raw, strict=True):
+                if not b and pd.isna(x):
+                    problems.append(Problem(f"not a date: {r!r} (expected YYYY-MM-DD)", column=col, site=s))
+            df[col] = parsed
+    df["start_date"] = df["start_date"].fillna(start)
+    df["request_date"] = df["request_date"].fillna(df["start_date"])
+    if by_date is not None:
+        by = pd.Timestamp(by_date)
+        for s, d in df["start_date"].items():
+            if pd.notna(d) and d > by:
+                problems.append(Problem(f"start_date {d.date()} is after the date asked about (by_date {by.date()})",
+                                        column="start_date", site=s))
+    lead = (df["request_date"] - df["start_date"]).dt.days.to_numpy(float) / MONTH_DAYS
+    for s, x, d in zip(df.index, lead, df["request_date"], strict=True):
+        if np.isfinite(x) and x > horizon:
+            problems.append(Problem(f"request_date {d.date()} is {x:.0f} months after start_date, beyond the horizon "
+                                    f"({horizon:g} months)", column="request_date", site=s))
+    plant = df["colocated_plant"] if "colocated_plant" in df.columns else pd.Series("", index=df.index)
+    for s, mw, pl in zip(df.index, pd.to_numeric(df["colocated_plant_mw"], errors="coerce"), plant, strict=True):
+        if np.isfinite(mw) and mw > 0 and _blank(pl):
+            problems.append(Problem(f"colocated_plant_mw is {mw:g} MW but no plant is named; give the plant (name or "
+                                    "EIA plant id) in colocated_plant, or set colocated_plant_mw to 0",
+                                    column="colocated_plant_mw", site=s))
+    df["request_elapsed_months"] = np.where(np.isfinite(lead), -lead, 0.0)
+    return df, used, problems
 
 
 def _rule_mask(df: pd.DataFrame, attr: str, op: str, value: str) -> np.ndarray:
@@ -214,21 +305,36 @@ class Prepared:
     mw_site: np.ndarray          # (site, path, component) float64 [MW]
     target: np.ndarray           # (site,) float64 [MW]
     mw: np.ndarray               # (site, path) final MW [MW]
-    dist_params: list = field(default_factory=list)   # (distribution, p50, p90, low, mode, high, values)
+    dist_params: list = field(default_factory=list)   # (distribution, p50, p90, low, mode, high, values, u_floor)
     nodes: list = field(default_factory=list)          # (path, Stage)
+    node_shift: np.ndarray | None = None              # (site, node) float32 [month]
+    available: np.ndarray | None = None               # (site, path) bool
+    reason: np.ndarray | None = None                  # (site, path) str: why a path is unavailable
+    defaults: pd.DataFrame | None = None              # (site x input) bool: the default was used
+    row_used: dict = field(default_factory=dict)      # stage -> (site,) str: region/size of the row used
+    covers_used: np.ndarray | None = None             # (site,) str: stages the large-load row covers
+
+
+#: old stage names still accepted in overrides and rules
+STAGE_ALIASES = {"interconnection_queue": "large_load_interconnection"}
+#: stages on the request clock (shifted by the time elapsed since request_date)
+REQUEST_CLOCK = ("large_load_interconnection", "flexible_interconnection", "withdrawal")
 
 
 def _parse_paths(paths) -> tuple[list[str], list[list[str]]]:
+    from powerfirst.models.time_to_power.graph import NAMED_COMBINATIONS, expand_path
+
     if isinstance(paths, str):
         paths = [p for p in paths.split(",") if p.strip()]
     paths = [str(p).strip() for p in paths]
     problems, comps = [], []
     for p in paths:
-        parts = [c.strip() for c in p.split("+")]
+        parts = expand_path(p)
         for c in parts:
             if c not in PATH_GRAPHS:
-                problems.append(Problem(f"unknown path {c!r}; expected one of {', '.join(PATHS)} or a combination "
-                                        "such as 'grid_flexible+grid_firm'", variable="path"))
+                problems.append(Problem(f"unknown path {c!r}; expected one of {', '.join(PATH_GRAPHS)}, "
+                                        f"{', '.join(NAMED_COMBINATIONS)} or a combination such as "
+                                        "'grid_flexible+grid_firm'", variable="path"))
         comps.append(parts)
     if len(set(paths)) != len(paths):
         problems.append(Problem(f"paths repeated: {paths}", variable="path"))
@@ -248,24 +354,65 @@ def _override_frame(overrides) -> pd.DataFrame:
     if "site" not in df.columns:
         df["site"] = "*"
     df["site"] = df["site"].fillna("*").astype(str)
+    df["stage"] = df["stage"].astype(str).replace(STAGE_ALIASES)
     return df
+
+
+def _size_match(label: str, mw: float) -> bool:
+    """Does a size class label ('' = any, '<100', '100-300', '>1000', 'lo-hi') hold ``mw``?"""
+    from powerfirst.models.time_to_power.graph import SIZE_CLASSES
+
+    label = str(label or "").strip()
+    if not label:
+        return True
+    if label in SIZE_CLASSES:
+        lo, hi = SIZE_CLASSES[label]
+    else:
+        lo, _, hi = label.partition("-")
+        lo, hi = float(lo), float(hi)
+    return lo <= mw < hi
+
+
+def size_class_ok(label) -> bool:
+    from powerfirst.models.time_to_power.graph import SIZE_CLASSES
+
+    label = str(label or "").strip()
+    if not label or label in SIZE_CLASSES:
+        return True
+    lo, _, hi = label.partition("-")
+    try:
+        return float(lo) < float(hi)
+    except ValueError:
+        return False
+
+
+def _cdf_at(params: tuple, x: float) -> float:
+    """F(x) of a stage distribution (numerically, from its quantile function)."""
+    dist, p50, p90, low, mode, high, vals = params[:7]
+    u = np.linspace(0.0005, 0.9995, 2000)
+    q = quantile_function(dist, p50=p50, p90=p90, low=low, mode=mode, high=high, values=vals, u=u)
+    return float(np.interp(x, q, u, left=0.0, right=1.0))
 
 
 def prepare(sites, paths: Sequence[str] | str = PATHS, *, stages: pd.DataFrame | None = None,
             rules: pd.DataFrame | None = None, overrides=None, flexible_mw=None,
             bridge_technology: str = "recip_engines", partial_grid: bool = True,
-            default_flexible_fraction: float = DEFAULT_FLEXIBLE_FRACTION) -> Prepared:
+            default_flexible_fraction: float = DEFAULT_FLEXIBLE_FRACTION, start=None,
+            regions: pd.DataFrame | None = None, horizon: float = 60.0, by_date=None,
+            withdrawal: bool = True) -> Prepared:
     """Validate the inputs and turn sites x stages into the kernels' arrays.
 
     Parameters
     ----------
     sites : xarray.Dataset or pandas.DataFrame
-        Site attributes (see ``schema/site_attributes.csv``); an optional ``bridge_technology``
-        attribute overrides the argument per site.
+        Site attributes (see ``schema/site_attributes.csv`` and :data:`SITE_INPUTS`: every input
+        is optional with a documented default, reported per site); an optional
+        ``bridge_technology`` attribute overrides the argument per site, ``colocated_plant``
+        names the plant of ``colocated_plant_mw``.
     paths : list of str or comma-separated str
-        Base paths (:data:`PATHS`) and combinations ``"a+b"``.
-    stages, rules : DataFrame, optional
-        Stage and rules tables (default: the embedded ones, :mod:`powerfirst.io.stages`).
+        Base paths (:data:`BASE_PATHS`), named combinations (``bridge_then_grid``) and ``"a+b"``.
+    stages, rules, regions : DataFrame, optional
+        Stage, rules and region tables (default: the embedded ones, :mod:`powerfirst.io.stages`).
     overrides : mapping or DataFrame, optional
         Per-scenario ``{stage: {"p50": .., "p90": ..}}`` or rows with ``site`` (``*`` = all),
         ``stage`` and distribution fields, applied on top of the table.
@@ -273,17 +420,25 @@ def prepare(sites, paths: Sequence[str] | str = PATHS, *, stages: pd.DataFrame |
     bridge_technology : one of :data:`BRIDGE_TECHNOLOGIES`
     partial_grid : bool
         ``solar_storage`` also takes the site's firm headroom through a short grid process.
+    start : date-like, optional
+        Default ``start_date`` of the sites (default: the first day of the current month).
+    horizon : float
+        Horizon [month]; a ``request_date`` later than ``start_date`` by more than it is an error.
+    by_date : date-like, optional
+        A date asked about (MW-months delivered by it); a ``start_date`` after it is an error.
+    withdrawal : bool
+        Model withdrawn grid requests (competing risk ``withdrawal``); False: every request completes.
 
     Raises
     ------
     ValidationError
         Every problem found: unknown paths or stages, bad durations (P90 below P50, values
-        <= 0), sites without the attributes a path needs (naming site and field).
+        <= 0), bad site inputs (naming site, column and value).
     """
-    from powerfirst.io.stages import read_stage_rules, read_stage_table
+    from powerfirst.io.stages import read_region_table, read_stage_rules, read_stage_table
 
     paths, comps = _parse_paths(paths)
-    base = [p for p in PATHS if any(p in c for c in comps)]
+    base = [p for p in PATH_GRAPHS if any(p in c for c in comps)]
     df = _site_frame(sites)
     if bridge_technology not in BRIDGE_TECHNOLOGIES:
         raise ValidationError([Problem(f"unknown bridge technology {bridge_technology!r}; expected one of "
@@ -292,19 +447,26 @@ def prepare(sites, paths: Sequence[str] | str = PATHS, *, stages: pd.DataFrame |
         df["bridge_technology"] = bridge_technology
     else:
         df["bridge_technology"] = df["bridge_technology"].fillna("").astype(str).replace("", bridge_technology)
-    problems = _check_sites(df, base)
-    if "target_mw" in df.columns:  # derived attribute for the rules: MW the firm headroom does not cover
-        head = pd.to_numeric(df["firm_headroom_mw"], errors="coerce").fillna(0.0) if "firm_headroom_mw" in df \
-            else 0.0
-        df["firm_shortfall_mw"] = (pd.to_numeric(df["target_mw"], errors="coerce") - head).clip(lower=0.0)
+    start = pd.Timestamp(start) if start is not None else pd.Timestamp.today().normalize().replace(day=1)
+    regions = read_region_table() if regions is None else regions
+    df, used, problems = _fill_inputs(df, start, regions, float(horizon), by_date)
+    head = pd.to_numeric(df["firm_headroom_mw"], errors="coerce").fillna(0.0)
+    df["firm_shortfall_mw"] = (pd.to_numeric(df["target_mw"], errors="coerce") - head).clip(lower=0.0)
     for s, t in df["bridge_technology"].items():
         if t not in BRIDGE_TECHNOLOGIES:
             problems.append(Problem(f"unknown bridge technology {t!r}; expected one of "
                                     f"{', '.join(BRIDGE_TECHNOLOGIES)}", column="bridge_technology", site=s))
     table = read_stage_table() if stages is None else stages.copy()
+    table["stage"] = table["stage"].astype(str).replace(STAGE_ALIASES)
+    for c in ("size_class", "covers", "region"):
+        if c not in table.columns:
+            table[c] = ""
+        table[c] = table[c].fillna("").astype(str).str.strip()
     problems += check_stage_table(table, file=str(table["file"].iloc[0]) if "file" in table and len(table)
                                   else "stages")
-    rules = read_stage_rules() if rules is None else rules
+    rules = read_stage_rules() if rules is None else rules.copy()
+    rules["stage"] = rules["stage"].astype(str).map(
+        lambda k: STAGE_ALIASES.get(k.split("@")[0], k.split("@")[0]) + (("@" + k.split("@")[1]) if "@" in k else ""))
     ov = _override_frame(overrides)
     if len(ov):
         merged = []
@@ -319,7 +481,7 @@ def prepare(sites, paths: Sequence[str] | str = PATHS, *, stages: pd.DataFrame |
     for i, r in enumerate(rules.to_dict("records")):
         if r["stage"].split("@")[0] not in known_stages:
             problems.append(Problem(f"unknown stage {r['stage']!r} in the rules table", row=i + 1, column="stage"))
-        if r["path"] not in ("*",) + PATHS:
+        if r["path"] not in ("*",) + tuple(PATH_GRAPHS):
             problems.append(Problem(f"unknown path {r['path']!r} in the rules table", row=i + 1, column="path"))
     if problems:
         raise ValidationError(problems, what="time-to-power inputs")
@@ -330,12 +492,24 @@ def prepare(sites, paths: Sequence[str] | str = PATHS, *, stages: pd.DataFrame |
     s_index = {s: i for i, s in enumerate(stage_names)}
     ops, nodes, out_reg = [], [], {}
 
+    def load(node, path):
+        nodes.append((path, node))
+        r = len(ops)
+        ops.append((_k.OP_LOAD, r, s_index[node.name], len(nodes) - 1))
+        return r
+
     def compile_(node, path):
         if isinstance(node, Stage):
-            nodes.append((path, node))
+            return load(node, path)
+        if isinstance(node, Withdrawable):
+            body = compile_(node.part, path)
+            clock = load(node.clock, path)
+            w = load(node.withdrawal, path)
             r = len(ops)
-            ops.append((_k.OP_LOAD, r, s_index[node.name], len(nodes) - 1))
-            return r
+            ops.append((_k.OP_FAILIF, r, w, clock))
+            r2 = len(ops)
+            ops.append((_k.OP_ADD, r2, body, r))
+            return r2
         regs = [compile_(p, path) for p in node.parts]
         acc = regs[0]
         for r2 in regs[1:]:
@@ -348,30 +522,22 @@ def prepare(sites, paths: Sequence[str] | str = PATHS, *, stages: pd.DataFrame |
         out_reg[p] = compile_(PATH_GRAPHS[p], p)
     ops = np.array(ops, np.int64)
 
-    # node scales from the rules
-    node_scale = np.ones((n, len(nodes)), np.float32)
-    for j, (path, st) in enumerate(nodes):
-        for r in rules.to_dict("records"):
-            if r["stage"] not in (st.name, st.key) or r["path"] not in ("*", path):
-                continue
-            m = _rule_mask(df, r["attribute"], r["op"], r["value"])
-            node_scale[m, j] *= r["scale"]
-    active = np.zeros((n, len(stage_names)), bool)
-    for j, (_path, st) in enumerate(nodes):
-        active[:, s_index[st.name]] |= node_scale[:, j] > 0
-
-    # distributions per site and stage: region rows, then overrides
-    region = table["region"].fillna("").astype(str) if "region" in table else pd.Series("", index=table.index)
+    # distributions per site and stage: region rows (ba, market, country, default; size class
+    # first), then overrides
+    reg_of = regions.set_index("ba")["market"].astype(str).to_dict() if len(regions) else {}
+    bas = df["ba"].astype(str).to_numpy()
+    ccs = df["country"].astype(str).to_numpy() if "country" in df else np.full(n, "")
+    target = pd.to_numeric(df["target_mw"], errors="coerce").to_numpy(float)
     dist_index: dict[tuple, int] = {}
     dist_params: list[tuple] = []
 
-    def params_of(rec) -> tuple:
+    def params_of(rec, u_floor: float = 0.0) -> tuple:
         vals = rec.get("values", ())
         vals = tuple(float(x) for x in (vals if isinstance(vals, (tuple, list, np.ndarray)) else str(vals).split()))
         unit = str(rec.get("unit", "") or "month")
         f = 1.0 if unit == "month" else unit_scale(unit, "month")
         return (str(rec["distribution"]), *(round(_num(rec.get(k)) * f, 9) for k in ("p50", "p90", "low", "mode", "high")),
-                tuple(v * f for v in vals))
+                tuple(v * f for v in vals), float(u_floor))
 
     def dist_of(params) -> int:
         if params not in dist_index:
@@ -384,31 +550,81 @@ def prepare(sites, paths: Sequence[str] | str = PATHS, *, stages: pd.DataFrame |
     if missing:
         raise ValidationError([Problem(f"no row for stage {s!r} in the stage table", column="stage") for s in missing],
                               what="stage table")
-    bas = df["ba"].astype(str).to_numpy() if "ba" in df else np.full(n, "")
-    ccs = df["country"].astype(str).to_numpy() if "country" in df else np.full(n, "")
+    chosen: dict[tuple, dict] = {}
+    row_used: dict[str, np.ndarray] = {}
+    for name in stage_names:
+        rows = rows_by_stage[name]
+        used_lbl = np.empty(n, object)
+        for i in range(n):
+            key = (name, bas[i], ccs[i], _size_key(rows, target[i]))
+            if key not in chosen:
+                rec = None
+                for region in (bas[i], reg_of.get(bas[i], ""), ccs[i], ""):
+                    pick = rows[(rows["region"] == region) & rows["size_class"].map(lambda c: c != "" and
+                                                                                    _size_match(c, target[i]))]
+                    if pick.empty:
+                        pick = rows[(rows["region"] == region) & (rows["size_class"] == "")]
+                    if not pick.empty:
+                        rec = pick.iloc[0].to_dict()
+                        break
+                if rec is None:
+                    rec = rows.iloc[0].to_dict()
+                chosen[key] = rec
+            rec = chosen[key]
+            used_lbl[i] = f"{rec.get('region') or 'default'}/{rec.get('size_class') or 'any size'}"
+        row_used[name] = used_lbl
+
+    def rec_of(name, i):
+        return chosen[(name, bas[i], ccs[i], _size_key(rows_by_stage[name], target[i]))]
+
+    # node scales from the rules, the covers of the large-load rows, request shifts
+    node_scale = np.ones((n, len(nodes)), np.float32)
+    node_shift = np.zeros((n, len(nodes)), np.float32)
+    elapsed = df["request_elapsed_months"].to_numpy(float)
+    for j, (path, st) in enumerate(nodes):
+        for r in rules.to_dict("records"):
+            if r["stage"] not in (st.name, st.key) or r["path"] not in ("*", path):
+                continue
+            m = _rule_mask(df, r["attribute"], r["op"], r["value"])
+            node_scale[m, j] *= r["scale"]
+        if st.name in REQUEST_CLOCK and path in ("grid_firm", "grid_flexible", "solar_storage") \
+                and st.tag in ("", "clock", "studies", "flexible", "partial_grid"):
+            node_shift[:, j] = elapsed
+        if st.name == "withdrawal" and not withdrawal:
+            node_scale[:, j] = 0.0
+    covers_used = np.full(n, "", object)
+    if "large_load_interconnection" in s_index:
+        cov = [set(str(rec_of("large_load_interconnection", i).get("covers", "")).split()) for i in range(n)]
+        covers_used = np.array([" ".join(sorted(c)) for c in cov], object)
+        for j, (path, st) in enumerate(nodes):
+            if path != "grid_firm":
+                continue
+            for i in range(n):
+                if st.name in cov[i]:
+                    node_scale[i, j] = 0.0
+    active = np.zeros((n, len(stage_names)), bool)
+    for j, (_path, st) in enumerate(nodes):
+        active[:, s_index[st.name]] |= node_scale[:, j] > 0
+
     dist_id = np.full((n, len(stage_names)), -1, np.int64)
-    cache: dict[tuple, int] = {}
     site_ov = ov[ov["site"] != "*"] if len(ov) else ov
     all_ov = {r["stage"]: r for r in ov[ov["site"] == "*"].to_dict("records")} if len(ov) else {}
+    cache: dict[tuple, int] = {}
     for s, name in enumerate(stage_names):
-        rows = rows_by_stage[name]
-        reg = region.loc[rows.index]
         for i in range(n):
             if not active[i, s]:
                 continue
-            key = (name, bas[i], ccs[i])
+            rec = dict(rec_of(name, i))
+            if name in all_ov:
+                rec.update({k: v for k, v in all_ov[name].items() if k != "site" and not (np.isscalar(v) and pd.isna(v))})
+            floor = 0.0
+            if name == "withdrawal" and elapsed[i] > 0:  # a live request: withdrawn (if at all) after start
+                floor = round(elapsed[i] * 4) / 4
+            key = (name, bas[i], ccs[i], _size_key(rows_by_stage[name], target[i]), floor)
             if key not in cache:
-                pick = rows[reg == bas[i]]
-                if pick.empty:
-                    pick = rows[reg == ccs[i]]
-                if pick.empty:
-                    pick = rows[reg == ""]
-                if pick.empty:
-                    pick = rows.iloc[:1]
-                rec = pick.iloc[0].to_dict()
-                if name in all_ov:
-                    rec.update({k: v for k, v in all_ov[name].items() if k != "site" and not (np.isscalar(v) and pd.isna(v))})
-                cache[key] = dist_of(params_of(rec))
+                prm = params_of(rec)
+                u0 = _cdf_at(prm, floor) if floor > 0 else 0.0
+                cache[key] = dist_of(params_of(rec, min(u0, 0.999)))
             dist_id[i, s] = cache[key]
     if len(site_ov):
         pos = {s: i for i, s in enumerate(df.index)}
@@ -417,41 +633,70 @@ def prepare(sites, paths: Sequence[str] | str = PATHS, *, stages: pd.DataFrame |
             if s is None:
                 continue
             base_rec = dict(zip(("distribution", "p50", "p90", "low", "mode", "high", "values"),
-                                dist_params[dist_id[i, s]] if dist_id[i, s] >= 0 else
-                                params_of(rows_by_stage[r["stage"]].iloc[0].to_dict()), strict=True))
+                                dist_params[dist_id[i, s]][:7] if dist_id[i, s] >= 0 else
+                                params_of(rows_by_stage[r["stage"]].iloc[0].to_dict())[:7], strict=True))
             base_rec.update({k: v for k, v in r.items() if k not in ("site", "stage") and not (np.isscalar(v) and pd.isna(v))})
             if active[i, s]:
                 dist_id[i, s] = dist_of(params_of(base_rec))
     tables = np.empty((len(dist_params), _k.N_LEVELS + 1), np.float32)
-    for j, (dist, p50, p90, low, mode, high, vals) in enumerate(dist_params):
-        tables[j] = quantile_function(dist, p50=p50, p90=p90, low=low, mode=mode, high=high, values=vals)
+    lev = np.clip(np.arange(_k.N_LEVELS + 1) / _k.N_LEVELS, 0.25 / _k.N_LEVELS, 1 - 0.25 / _k.N_LEVELS)
+    for j, (dist, p50, p90, low, mode, high, vals, u0) in enumerate(dist_params):
+        tables[j] = quantile_function(dist, p50=p50, p90=p90, low=low, mode=mode, high=high, values=vals,
+                                      u=u0 + (1 - u0) * lev)
 
-    # MW per path component
-    target = pd.to_numeric(df["target_mw"], errors="coerce").to_numpy(float)
-    col = {a: pd.to_numeric(df[a], errors="coerce").fillna(0).to_numpy(float) if a in df else np.zeros(n)
-           for a in ("firm_headroom_mw", "gas_option_mw", "solar_option_mw", "storage_option_mw", "storage_option_mwh")}
-    base_mw = {}
+    # MW per path component and availability
+    col = {a: pd.to_numeric(df[a], errors="coerce").fillna(0).to_numpy(float)
+           for a in ("firm_headroom_mw", "gas_option_mw", "solar_option_mw", "storage_option_mw", "storage_option_mwh",
+                     "existing_service_mw", "colocated_plant_mw", "bridge_mw")}
+    base_mw, why = {}, {}
+    zero = np.zeros(n)
+
+    def need(name, mw, msg):
+        why[name] = np.where(mw > 0, "", msg)
+
     if "grid_firm" in base:
-        base_mw["grid_firm"] = (target, np.zeros(n))
+        base_mw["grid_firm"] = (target, zero)
+        need("grid_firm", target, "target_mw is 0")
     if "grid_flexible" in base:
         allow = flexible_allowance_mw(target, col["firm_headroom_mw"], bas, flexible_mw, default_flexible_fraction)
-        base_mw["grid_flexible"] = (np.minimum(target, col["firm_headroom_mw"] + allow), np.zeros(n))
-    if "onsite_bridge" in base:
-        base_mw["onsite_bridge"] = (np.zeros(n), np.minimum(target, col["gas_option_mw"]))
+        base_mw["grid_flexible"] = (np.minimum(target, col["firm_headroom_mw"] + allow), zero)
+        need("grid_flexible", base_mw["grid_flexible"][0], "no firm headroom and no flexible allowance (0 MW)")
+    for name, attr in (("onsite_bridge", "gas_option_mw"), ("onsite_generation", "gas_option_mw")):
+        if name in base:
+            base_mw[name] = (zero, np.minimum(target, col[attr]))
+            need(name, col[attr], f"{attr} is 0 (no on-site generation option)")
     if "solar_storage" in base:
         cf = pd.to_numeric(df["solar_cf_mean"], errors="coerce").fillna(DEFAULT_SOLAR_CF).to_numpy(float) \
             if "solar_cf_mean" in df else DEFAULT_SOLAR_CF
         fe = firm_equivalent_mw(col["solar_option_mw"], col["storage_option_mw"], col["storage_option_mwh"], cf)
-        grid = np.minimum(target, col["firm_headroom_mw"]) if partial_grid else np.zeros(n)
+        grid = np.minimum(target, col["firm_headroom_mw"]) if partial_grid else zero
         base_mw["solar_storage"] = (grid, np.minimum(fe, target))
+        need("solar_storage", grid + fe, "no solar or storage option and no firm headroom (0 MW)")
+    if "existing_service" in base:
+        base_mw["existing_service"] = (np.minimum(target, col["existing_service_mw"]), zero)
+        need("existing_service", col["existing_service_mw"], "existing_service_mw is 0 (no service at the site)")
+    if "colocation" in base:
+        base_mw["colocation"] = (zero, np.minimum(target, col["colocated_plant_mw"]))
+        need("colocation", col["colocated_plant_mw"], "colocated_plant_mw is 0 (no adjacent plant)")
+    if "mobile_bridge" in base:
+        base_mw["mobile_bridge"] = (zero, np.minimum(target, col["bridge_mw"]))
+        need("mobile_bridge", col["bridge_mw"], "bridge_mw is 0 (no temporary generation)")
     max_c = max(len(c) for c in comps)
     comp_reg = np.zeros((len(paths), max_c), np.int64)
     mw_grid = np.zeros((n, len(paths), max_c))
     mw_site = np.zeros((n, len(paths), max_c))
+    available = np.zeros((n, len(paths)), bool)
+    reason = np.full((n, len(paths)), "", object)
     for p, cs in enumerate(comps):
+        msgs = []
         for c, name in enumerate(cs):
             comp_reg[p, c] = out_reg[name]
             mw_grid[:, p, c], mw_site[:, p, c] = base_mw[name]
+            msgs.append(why[name])
+        available[:, p] = (mw_grid[:, p].max(axis=1) + mw_site[:, p].sum(axis=1)) > 0
+        joined = np.array(["; ".join(f"{nm}: {m[i]}" if len(cs) > 1 else m[i] for nm, m in zip(cs, msgs, strict=True)
+                                     if m[i]) for i in range(n)], object)
+        reason[:, p] = np.where(available[:, p], "", joined)
     mw = np.minimum(target[:, None], mw_grid.max(axis=2) + mw_site.sum(axis=2))
     return Prepared(
         sites=df, paths=paths, components=comps, stages=stage_names, table=tables, dist_id=dist_id,
@@ -460,6 +705,11 @@ def prepare(sites, paths: Sequence[str] | str = PATHS, *, stages: pd.DataFrame |
         supply_chain=np.array([bool(rows_by_stage[s]["supply_chain"].iloc[0]) for s in stage_names]),
         ops=ops, n_regs=len(ops), node_scale=node_scale, comp_reg=comp_reg,
         n_comp=np.array([len(c) for c in comps], np.int64), mw_grid=mw_grid, mw_site=mw_site, target=target,
-        mw=mw, dist_params=dist_params, nodes=nodes)
+        mw=mw, dist_params=dist_params, nodes=nodes, node_shift=node_shift, available=available, reason=reason,
+        defaults=used, row_used=row_used, covers_used=covers_used)
 
 
+def _size_key(rows: pd.DataFrame, mw: float) -> str:
+    """The size class labels of ``rows`` that hold ``mw`` (a cache key)."""
+    labels = [c for c in rows["size_class"].unique() if c]
+    return "|".join(c for c in labels if _size_match(c, mw))

@@ -20,6 +20,14 @@ with what the data allow:
 
 The Kaplan–Meier median of the latent duration (withdrawals and active projects censored) is
 given where there is censoring and no truncation.  Every row reports its sample sizes.
+
+:func:`fit_withdrawal` fits the other competing risk, the latent time to withdrawal :math:`W`
+[month] (lognormal; withdrawn projects are events, in-service projects are censored at entry
+into service, active ones at the data date; completed-only files carry no withdrawals and are
+left out), and sets the *fitted* cumulative incidence of withdrawal,
+:math:`\int_0^t f_W(s)\, S_T(s)\, ds` (with the group's own latent completion time :math:`T`
+where it is identified, else :math:`S_T = 1`), beside the *empirical* Aalen–Johansen one at
+the same months — the calibration check.
 :func:`stage_rows_from_fit` turns a fitted row into a stage-table row that replaces the facts
 default of the ``interconnection_queue`` stage (for a region, e.g. ``PJM``).
 
@@ -37,7 +45,7 @@ import pandas as pd
 from scipy import optimize, stats
 
 __all__ = ["fit_stage_durations", "stage_rows_from_fit", "lognormal_aft_fit", "kaplan_meier", "aalen_johansen",
-           "DEFAULT_COHORTS"]
+           "fit_withdrawal", "withdrawal_rows_from_fit", "DEFAULT_COHORTS"]
 
 MONTH_DAYS = 30.4375
 #: request-year cohort edges (each cohort is [edge, next edge) in years)
@@ -292,4 +300,117 @@ def stage_rows_from_fit(fit: pd.DataFrame, *, region: str = "PJM", stage: str = 
         "source": source or f"fit_stage_durations on a queue export ({desc}; n={int(r['n'])}, "
                             f"in service={int(r['n_in_service'])})",
         "note": f"lognormal MLE, {r['note'] or 'no censoring'}",
+    }])
+
+
+def _fitted_cif(mu_w, s_w, t, mu_t=None, s_t=None) -> float:
+    """Cumulative incidence of withdrawal by t [month] under independent lognormal latent times."""
+    if not np.isfinite(t) or t <= 0:
+        return np.nan
+    x = np.linspace(1e-3, t, 2000)
+    f_w = stats.lognorm.pdf(x, s_w, scale=np.exp(mu_w))
+    s_c = stats.lognorm.sf(x, s_t, scale=np.exp(mu_t)) if mu_t is not None and np.isfinite(mu_t) else 1.0
+    return float(np.trapezoid(f_w * s_c, x))
+
+
+def fit_withdrawal(queue: pd.DataFrame, *, by=("cohort",), cohorts=DEFAULT_COHORTS, at_months=(36.0, 60.0),
+                   as_of=None, min_events: int = 10) -> pd.DataFrame:
+    """Fit the latent time to withdrawal [month] by group; fitted vs empirical withdrawal shares.
+
+    Parameters
+    ----------
+    queue : DataFrame
+        From :func:`powerfirst.io.queues.read_queue` (several concatenated); files holding only
+        in-service projects are left out (they carry no withdrawals).
+    by : tuple of column names
+        Grouping (default the queue cycle / request-year cohort); a pooled row ``all`` is added.
+    at_months : sequence of float
+        Months of the reported cumulative incidences.
+
+    Returns
+    -------
+    DataFrame
+        One row per group: ``n``, ``n_withdrawn``, ``n_in_service``, ``n_active``,
+        ``max_follow_up`` [month], ``p50``, ``p50_low``, ``p50_high`` (95 % Wald interval), ``p90``,
+        ``mu``, ``sigma`` of the latent withdrawal time, and for each month m of ``at_months``:
+        ``cif_withdrawn_fit_{m}`` and ``cif_withdrawn_empirical_{m}`` (NaN beyond the follow-up),
+        ``note``.
+    """
+    q = queue.copy()
+    q["cohort"] = _cohort_labels(q, cohorts)
+    q = q[q["cohort"] != ""]
+    if "file" in q:
+        only_done = q.groupby("file")["status"].transform(lambda x: (x == "in_service").all())
+        q = q[~only_done]
+    if q.empty:
+        raise ValueError("no file with withdrawn or active projects: the withdrawal hazard is not identified")
+    files = q["file"].unique() if "file" in q else np.array(["<table>"])
+    if isinstance(as_of, dict):
+        dates = {f: pd.Timestamp(as_of[f]) for f in files}
+    else:
+        default = pd.Timestamp(as_of) if as_of is not None else queue.attrs.get("as_of")
+        if default is None:
+            default = max(q[c].max() for c in ("submitted", "in_service", "withdrawn") if q[c].notna().any())
+        dates = dict.fromkeys(files, pd.Timestamp(default))
+    tau = q["file"].map(dates) if "file" in q else pd.Series(pd.Timestamp(default), index=q.index)
+    end = q["withdrawn"].where(q["status"] == "withdrawn", q["in_service"].where(q["status"] == "in_service", tau))
+    q["t"] = np.maximum((end - q["submitted"]).dt.days.to_numpy(float), 1.0) / MONTH_DAYS
+    groups = [(k if isinstance(k, tuple) else (k,), g) for k, g in q.groupby(list(by), sort=True)]
+    groups.append((("all",) * len(by), q))
+    rows = []
+    for key, g in groups:
+        wd = (g["status"] == "withdrawn").to_numpy()
+        ev = (g["status"] == "in_service").to_numpy()
+        rec = dict(zip(by, key, strict=True))
+        rec.update(n=len(g), n_withdrawn=int(wd.sum()), n_in_service=int(ev.sum()), n_active=int((~wd & ~ev).sum()),
+                   max_follow_up=float(g["t"].max()))
+        note = []
+        fit = None
+        if wd.sum() >= min_events:
+            fit = lognormal_aft_fit(g.loc[wd, "t"], g.loc[~wd, "t"])
+            rec.update({k: fit[k] for k in ("p50", "p50_low", "p50_high", "p90", "mu", "sigma")})
+            if not fit["converged"]:
+                note.append("fit did not converge cleanly")
+        else:
+            rec.update(dict.fromkeys(("p50", "p50_low", "p50_high", "p90", "mu", "sigma"), np.nan))
+            note.append(f"{int(wd.sum())} withdrawals: too few to fit")
+        comp = lognormal_aft_fit(g.loc[ev, "t"], g.loc[~ev, "t"]) if ev.sum() >= min_events else None
+        if comp is None:
+            note.append("no completion hazard identified in the group (S_T = 1 in the fitted incidence)")
+        cause = np.where(ev, 1, np.where(wd, 2, 0))
+        for m in at_months:
+            tag = f"{m:g}"
+            rec[f"cif_withdrawn_fit_{tag}"] = _fitted_cif(fit["mu"], fit["sigma"], m, comp and comp["mu"],
+                                                         comp and comp["sigma"]) if fit else np.nan
+            emp = aalen_johansen(g["t"].to_numpy(float), cause, m).get(2, 0.0) if m <= rec["max_follow_up"] \
+                else np.nan
+            rec[f"cif_withdrawn_empirical_{tag}"] = emp
+        rec["note"] = "; ".join(note)
+        rows.append(rec)
+    out = pd.DataFrame(rows)
+    out.attrs.update({"units": "month", "as_of": {str(k): str(v.date()) for k, v in dates.items()},
+                      "method": "lognormal latent time to withdrawal by maximum likelihood; in-service projects "
+                                "censored at entry into service, active ones at the data date; fitted cumulative "
+                                "incidence vs Aalen-Johansen"})
+    return out
+
+
+def withdrawal_rows_from_fit(fit: pd.DataFrame, *, region: str = "PJM", source: str = "", **select) -> pd.DataFrame:
+    """A stage-table row for the ``withdrawal`` stage from one row of :func:`fit_withdrawal`."""
+    sel = fit
+    for k, v in select.items():
+        sel = sel[sel[k] == v]
+    if len(sel) != 1:
+        raise KeyError(f"{len(sel)} fitted rows match {select}")
+    r = sel.iloc[0]
+    if not np.isfinite(r["p50"]):
+        raise KeyError(f"the fitted row {select} has no fit ({r['note']})")
+    desc = ", ".join(f"{k}={v}" for k, v in select.items())
+    return pd.DataFrame([{
+        "stage": "withdrawal", "paths": "grid_firm grid_flexible", "region": region, "size_class": "",
+        "distribution": "lognormal", "p50": round(float(r["p50"]), 2), "p90": round(float(r["p90"]), 2),
+        "low": np.nan, "mode": np.nan, "high": np.nan, "unit": "month", "supply_chain": False, "kind": "fit",
+        "covers": "", "facts": "", "values": (),
+        "source": source or f"fit_withdrawal on a queue export ({desc}; n={int(r['n'])}, withdrawn={int(r['n_withdrawn'])})",
+        "note": f"latent time to withdrawal, lognormal MLE; p50 95% CI {r['p50_low']:.1f}-{r['p50_high']:.1f}",
     }])
