@@ -1,0 +1,187 @@
+"""Large-load process by region and size, the request clock, withdrawals, new paths, value of a fast MW,
+bad inputs, and the validation against real projects (data/time_to_power/validation_cases.csv)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from powerfirst.errors import ValidationError
+from powerfirst.io.stages import read_stage_table, read_validation_cases
+from powerfirst.models.time_to_power import PATH_GRAPHS, graph_stages, time_to_power
+
+ISOS = {"PJM": "US", "MISO": "US", "ERCO": "US", "SWPP": "US", "CISO": "US", "TVA": "US", "AZPS": "US", "GB": "GB",
+        "IE-SEM": "IE"}
+SIZES = {"<100": 50.0, "100-300": 200.0, "300-1000": 600.0, ">1000": 2000.0}
+QUICK_SITE = {"site_construction": {"p50": 1.0, "p90": 2.0}}  # a site ready to build: the grid sets the pace
+
+
+def p50_table(withdrawal=False, draws=4000):
+    rows = [dict(site_id=f"{ba}|{k}", ba=ba, country=cc, target_mw=mw, upgrade_class="substation", land_status="owned",
+                 permitting_status="approved") for ba, cc in ISOS.items() for k, mw in SIZES.items()]
+    ds = time_to_power(pd.DataFrame(rows), ["grid_firm"], draws=draws, seed=1, start="2026-01-01", tornado=False,
+                       withdrawal=withdrawal, overrides=QUICK_SITE)
+    p50 = ds["first_power"].sel(path="grid_firm", quantile=0.5).to_series()
+    idx = pd.MultiIndex.from_tuples([tuple(s.split("|")) for s in p50.index], names=["ba", "size"])
+    return pd.Series(p50.to_numpy(), index=idx).unstack("size")[list(SIZES)], ds
+
+
+def test_grid_firm_p50_differs_across_isos_and_sizes_as_the_sourced_rows_say():
+    tab, ds = p50_table()
+    print("\ngrid_firm P50 [month] by BA x size class (site ready to build, no withdrawal):\n", tab.round(1))
+    # the sourced rows: PJM (Dominion) 42 below 300 MW, 64 above; MISO (Entergy) 22 / 46; ERCOT 29; CAISO 45
+    assert tab.loc["PJM", "300-1000"] > tab.loc["PJM", "100-300"] + 15
+    assert tab.loc["MISO", "300-1000"] > tab.loc["MISO", "100-300"] + 15
+    assert tab.loc["PJM", "100-300"] > tab.loc["ERCO", "100-300"] + 8 > tab.loc["MISO", "100-300"] + 8
+    assert len(np.unique(tab.round(0).to_numpy())) >= 8  # no longer the same answer everywhere
+    # with the site branch short, the P50 is the row's P50 (+ energisation, + upgrades after SPP's study)
+    t = read_stage_table()
+    lli = t[t["stage"] == "large_load_interconnection"]
+    for ba, region, size in (("PJM", "PJM", "100-300"), ("PJM", "PJM", ">1000"), ("MISO", "MISO", "100-300"),
+                             ("ERCO", "ERCOT", "100-300"), ("CISO", "CAISO", "<100"), ("GB", "GB", "300-1000")):
+        row = lli[(lli["region"] == region) & lli["size_class"].isin([size, ""])].iloc[0]
+        assert tab.loc[ba, size] == pytest.approx(row["p50"] + 2.0, rel=0.12), (ba, size)
+    assert ds["stage_row"].sel(site="TVA|100-300", stage="large_load_interconnection") == "default/any size"
+
+
+def test_an_old_request_is_faster_by_about_the_elapsed_time():
+    base = dict(ba="PJM", country="US", target_mw=600.0, upgrade_class="none", land_status="owned",
+                permitting_status="approved", start_date="2026-01-01")
+    df = pd.DataFrame([{**base, "site_id": "new"}, {**base, "site_id": "old", "request_date": "2024-01-01"}])
+    ds = time_to_power(df, ["grid_firm"], draws=20000, seed=2, tornado=False, withdrawal=False, overrides=QUICK_SITE)
+    p50 = ds["first_power"].sel(path="grid_firm", quantile=0.5)
+    elapsed = 24.0
+    assert float(p50.sel(site="new") - p50.sel(site="old")) == pytest.approx(elapsed, abs=2.0)
+    assert bool(ds["input_default"].sel(site="new", input="request_date"))
+    assert not bool(ds["input_default"].sel(site="old", input="request_date"))
+    # a request filed later than the start delays the grid clock
+    late = time_to_power(df.assign(request_date="2026-07-01"), ["grid_firm"], draws=20000, seed=2, tornado=False,
+                         withdrawal=False, overrides=QUICK_SITE)
+    assert float(late["first_power"].sel(path="grid_firm", quantile=0.5, site="new")
+                 - p50.sel(site="new")) == pytest.approx(6.0, abs=1.0)
+
+
+def test_withdrawal_gives_a_probability_of_never_between_0_and_1():
+    tab, ds = p50_table(withdrawal=True, draws=3000)
+    never = ds["prob_not_energised"].sel(path="grid_firm")
+    assert float(never.min()) >= 0 and float(never.max()) < 1 and float(never.max()) > 0.3
+    # the slow processes lose more requests to withdrawal (competing risks)
+    assert float(never.sel(site="PJM|>1000")) > float(never.sel(site="MISO|100-300")) + 0.2
+    assert ((ds["prob_never"] >= never - 1e-6) & (ds["prob_never"] <= 1)).all()
+
+
+def test_fast_paths_and_unavailable_paths():
+    base = dict(ba="PJM", country="US", target_mw=300.0, land_status="owned", permitting_status="approved")
+    df = pd.DataFrame([
+        {**base, "site_id": "brownfield", "existing_service_mw": 100.0},
+        {**base, "site_id": "plant", "colocated_plant_mw": 500.0, "colocated_plant": "Some Station",
+         "upgrade_class": "minor"},
+        {**base, "site_id": "bridge", "bridge_mw": 150.0},
+        {**base, "site_id": "nothing"},
+    ])
+    paths = ["grid_firm", "existing_service", "colocation", "bridge_then_grid", "onsite_generation"]
+    ds = time_to_power(df, paths, draws=3000, seed=4, tornado=False)
+    av = ds["available"].to_pandas()
+    assert av.loc["nothing", "existing_service"] == False and av.loc["brownfield", "existing_service"]  # noqa: E712
+    assert "existing_service_mw is 0" in str(ds["unavailable_reason"].sel(site="nothing", path="existing_service").values)
+    assert "gas_option_mw is 0" in str(ds["unavailable_reason"].sel(site="nothing", path="onsite_generation").values)
+    p50 = ds["first_power"].sel(quantile=0.5).to_pandas()
+    assert p50.loc["brownfield", "existing_service"] < 0.5 * p50.loc["brownfield", "grid_firm"]
+    assert p50.loc["bridge", "bridge_then_grid"] < 0.5 * p50.loc["bridge", "grid_firm"]
+    assert ds["fastest_path"].sel(site="brownfield") == "existing_service"
+    assert ds["fastest_path"].sel(site="bridge") == "bridge_then_grid"
+    # the bridge ramps: bridge MW first, the full target once the grid arrives
+    mw = ds["mw_available"].sel(site="bridge", path="bridge_then_grid")
+    # (the bridge waits for the building: greenfield construction, p50 18 months)
+    assert float(mw.sel(month=30)) > 0.6 * 150 and float(mw.sel(month=120)) > 0.7 * 300
+    full = ds["full_power"].sel(site="bridge", path="bridge_then_grid", quantile=0.5)
+    assert float(full) > float(p50.loc["bridge", "bridge_then_grid"]) + 12
+
+
+def test_value_of_a_fast_megawatt_is_exact_for_fixed_durations():
+    """100 MW at 14 months vs 500 MW at 60 months: MW-months by the horizon, discounted, by hand."""
+    keep = {"large_load_interconnection", "energisation"}
+    rules = pd.DataFrame([{"stage": s.key, "path": "grid_firm", "attribute": "*", "op": "", "value": "", "scale": 0.0}
+                          for s in graph_stages(PATH_GRAPHS["grid_firm"]) if s.key not in keep])
+    df = pd.DataFrame([dict(site_id="fast", ba="PJM", target_mw=100.0, upgrade_class="substation"),
+                       dict(site_id="big", ba="PJM", target_mw=500.0, upgrade_class="substation")])
+    ov = [{"site": "fast", "stage": "large_load_interconnection", "distribution": "fixed", "p50": 13.0},
+          {"site": "big", "stage": "large_load_interconnection", "distribution": "fixed", "p50": 59.0},
+          {"stage": "energisation", "distribution": "fixed", "p50": 1.0}]
+    price, r, hz = 40_000.0, 0.08, 72.0
+    ds = time_to_power(df, ["grid_firm"], draws=500, tornado=False, rules=rules, overrides=ov, horizon=hz,
+                       value_per_mw_month=price, discount_rate=r, start="2026-01-01")
+    k = np.log1p(r) / 12
+
+    def disc(t):
+        return (1 - np.exp(-k * t)) / k
+
+    for site, mw, t in (("fast", 100.0, 14.0), ("big", 500.0, 60.0)):
+        got = ds.sel(site=site, path="grid_firm")
+        assert got["first_power"].sel(quantile=0.5).item() == pytest.approx(t, abs=0.07)
+        assert got["mw_months"].item() == pytest.approx(mw * (hz - t), rel=1e-4)
+        assert got["value"].item() == pytest.approx(price * mw * (disc(hz) - disc(t)), rel=1e-4)
+    # by 72 months the big site delivers more; by a date 30 months out only the fast one counts
+    by = time_to_power(df, ["grid_firm"], draws=500, tornado=False, rules=rules, overrides=ov, by_date="2028-07-01",
+                       start="2026-01-01")
+    assert by["mw_months"].sel(site="big").item() == 0 and by["mw_months"].sel(site="fast").item() > 0
+
+
+def test_bad_inputs_name_site_column_and_value():
+    df = pd.DataFrame([
+        dict(site_id="A", ba="PJM", target_mw=100, start_date="2027-01-01"),
+        dict(site_id="B", ba="PJM", target_mw=100, start_date="2026-01-01", request_date="2032-01-01"),
+        dict(site_id="C", ba="PJM", target_mw=100, bridge_mw=-5),
+        dict(site_id="D", ba="PJM", target_mw=100, colocated_plant_mw=300),
+        dict(site_id="E", ba="XYZ", target_mw=100),
+        dict(site_id="F", ba="PJM", target_mw=100, upgrade_class="huge"),
+    ])
+    with pytest.raises(ValidationError) as exc:
+        time_to_power(df, draws=10, by_date="2026-12-31", horizon=60)
+    msg = str(exc.value)
+    assert "column 'start_date', 'A': start_date 2027-01-01 is after the date asked about" in msg
+    assert "column 'request_date', 'B': request_date 2032-01-01 is 72 months after start_date" in msg
+    assert "column 'bridge_mw', 'C': negative (-5 MW)" in msg
+    assert "column 'colocated_plant_mw', 'D': colocated_plant_mw is 300 MW but no plant is named" in msg
+    assert "column 'ba', 'E': unknown ba 'XYZ'" in msg
+    assert "column 'upgrade_class', 'F': unknown upgrade_class 'huge'" in msg
+
+
+def test_validation_cases_against_the_model():
+    """Each real project: observed months from start_date vs the P10-P90 of the path it used.
+
+    The stage numbers come from the sourced process data, not from these cases.  The issue's criterion
+    (>= 75 % inside, none outside by more than a factor of two) is checked in the next test."""
+    rep = validation_report()
+    print("\n" + rep.to_string())
+    assert len(rep) >= 8 and rep["observed_months"].gt(0).all()
+    assert rep["p10"].le(rep["p90"]).all()
+
+
+@pytest.mark.xfail(strict=True, reason="the model is slower than the public fast cases: see data/time_to_power/"
+                                       "README.md (Validation) for the table and the reasons")
+def test_validation_criterion():
+    rep = validation_report()
+    assert rep["inside"].mean() >= 0.75 and rep["factor_outside"].max() <= 2.0
+
+
+def validation_report() -> pd.DataFrame:
+    cases = read_validation_cases()
+    sites = cases.rename(columns={"case": "site_id"}).copy()
+    sites["start_date"] = sites["start_date"].dt.strftime("%Y-%m-%d")
+    sites["request_date"] = sites["request"].dt.strftime("%Y-%m-%d").where(sites["request"].notna(), None)
+    out = []
+    for rec, site in zip(cases.to_dict("records"), sites.to_dict("records"), strict=True):
+        ds = time_to_power(pd.DataFrame([site]), [rec["path"]], draws=20000, seed=11, tornado=False,
+                           start=rec["start_date"])
+        var = "first_power" if rec["observed"] == "first_power" else "full_power"
+        obs = (rec[rec["observed"]] - rec["start_date"]).days / 30.4375
+        q = ds[var].isel(site=0, path=0).values
+        p10, p50, p90 = (float(x) for x in q)
+        inside = p10 <= obs <= p90
+        factor = 1.0 if inside else (p10 / obs if obs < p10 else obs / p90)
+        out.append(dict(case=rec["case"], path=rec["path"], observed=var, observed_months=round(obs, 1),
+                        p10=round(p10, 1), p50=round(p50, 1), p90=round(p90, 1), inside=inside,
+                        factor_outside=round(factor, 2)))
+    return pd.DataFrame(out)
