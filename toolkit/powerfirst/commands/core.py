@@ -75,6 +75,7 @@ def _cfg_build(p: argparse.ArgumentParser):
     p.add_argument("--scheduler", default=None,
                    help="Dask scheduler address (default $POWERFIRST_SCHEDULER, else in-process threads)")
     p.add_argument("--chunk-sites", type=int, default=32, help="sites per Dask chunk (default 32)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing store written by powerfirst")
 
 
 @command("build-cube", "build the energy cube (site x hourly typical year) for a site list", _cfg_build)
@@ -82,7 +83,7 @@ def cmd_build_cube(args) -> int:
     from powerfirst.cubes.default import build_energy_store
 
     out = build_energy_store(args.sites, args.out, weather=args.weather, scheduler=args.scheduler,
-                             chunk_sites=args.chunk_sites)
+                             chunk_sites=args.chunk_sites, overwrite=args.overwrite)
     print(out)
     return 0
 

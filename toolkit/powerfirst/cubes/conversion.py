@@ -345,37 +345,49 @@ def linke_turbidity_daily(lat, lon, day_of_year):
     The monthly values of :func:`pvlib.clearsky.lookup_linke_turbidity` (the
     SoDa/Remund 2003 climatology shipped with pvlib) taken at the middle of
     each month and interpolated linearly by day of year, exactly as pvlib's
-    ``interp_turbidity=True`` does for a non-leap year.
+    ``interp_turbidity=True`` does for a non-leap year.  The climatology file is
+    opened once for all sites.
 
     Parameters
     ----------
-    lat, lon : float
-        Site [degrees_north, degrees_east].
+    lat, lon : float or array_like, shape (n,)
+        Sites [degrees_north, degrees_east].
     day_of_year : array_like of int
         Days 1-365.
 
     Returns
     -------
     numpy.ndarray
-        Linke turbidity [1].
+        Linke turbidity [1], shape ``(len(day_of_year),)`` for one site, else ``(n, len(day_of_year))``.
     """
+    import h5py
     import pvlib
+    from pvlib.clearsky import _degrees_to_index
 
-    mid = pd.DatetimeIndex([f"2023-{m:02d}-15" for m in range(1, 13)], tz="UTC")
-    monthly = pvlib.clearsky.lookup_linke_turbidity(mid, lat, lon, interp_turbidity=False).to_numpy()
+    scalar = np.ndim(lat) == 0
+    lat, lon = np.atleast_1d(np.asarray(lat, float)), np.atleast_1d(np.asarray(lon, float))
+    path = Path(pvlib.__file__).parent / "data" / "LinkeTurbidities.h5"
+    with h5py.File(path, "r") as f:
+        table = f["LinkeTurbidity"]
+        monthly = np.stack([table[_degrees_to_index(la, coordinate="latitude"),
+                                  _degrees_to_index(lo, coordinate="longitude")] for la, lo in zip(lat, lon, strict=True)])
+    monthly = monthly.astype(float) / 20.0
     mdays = np.array(calendar.mdays[1:], dtype=float)
     middles = np.concatenate([[-calendar.mdays[12] / 2.0], np.cumsum(mdays) - mdays / 2.0,
                               [365 + calendar.mdays[1] / 2.0]])
-    values = np.concatenate([[monthly[-1]], monthly, [monthly[0]]])
-    return np.interp(np.asarray(day_of_year, float), middles, values)
+    doy = np.asarray(day_of_year, float)
+    out = np.stack([np.interp(doy, middles, np.concatenate([[m[-1]], m, [m[0]]])) for m in monthly])
+    return out[0] if scalar else out
 
 
 def clearsky_ineichen(times, lat, lon, altitude, *, solar_pos=None, dni_extra=None) -> dict[str, np.ndarray]:
     """Ineichen-Perez clear-sky irradiance of many sites with pvlib.
 
-    Per site: :meth:`pvlib.location.Location.get_clearsky` (``model='ineichen'``)
-    with pvlib's monthly Linke turbidity climatology interpolated to the day
-    (:func:`linke_turbidity_daily`) and the site altitude.
+    What :meth:`pvlib.location.Location.get_clearsky` (``model='ineichen'``) does per site,
+    vectorised over sites: Kasten-Young relative airmass on the apparent zenith, absolute airmass
+    at the site's pressure (:func:`pvlib.atmosphere.alt2pres`), pvlib's monthly Linke turbidity
+    climatology interpolated to the day (:func:`linke_turbidity_daily`) and the site altitude
+    (a test holds it equal to the per-site pvlib call).
 
     Parameters
     ----------
@@ -407,18 +419,16 @@ def clearsky_ineichen(times, lat, lon, altitude, *, solar_pos=None, dni_extra=No
     doy = np.asarray(times.day_of_year)
     if dni_extra is None:
         dni_extra = pvlib.irradiance.get_extra_radiation(doy.astype(float))
-    dni_extra = pd.Series(np.asarray(dni_extra, float), index=times)
-    out = {k: np.empty((lat.size, len(times))) for k in ("ghi", "dni", "dhi")}
-    for i in range(lat.size):
-        lt = linke_turbidity_daily(lat[i], lon[i], doy)
-        pos = pd.DataFrame({k: sp[k][i] for k in ("apparent_zenith", "zenith", "apparent_elevation")},
-                           index=times)
-        loc = pvlib.location.Location(lat[i], lon[i], tz="UTC", altitude=altitude[i])
-        cs = loc.get_clearsky(times, model="ineichen", solar_position=pos, dni_extra=dni_extra,
-                              linke_turbidity=pd.Series(lt, index=times))
-        for k in out:
-            out[k][i] = cs[k].to_numpy()
-    return out
+    dni_extra = np.asarray(dni_extra, float)[None, :]
+    # what pvlib.location.Location.get_clearsky does per site, on (site, time) arrays at once:
+    # Kasten-Young relative airmass on the apparent zenith, absolute airmass at the site pressure
+    lt = linke_turbidity_daily(lat, lon, doy)
+    zen = np.asarray(sp["apparent_zenith"], float).reshape(lat.size, len(times))
+    with np.errstate(invalid="ignore", divide="ignore"):  # night hours: pvlib returns 0 / NaN there by design
+        am_rel = pvlib.atmosphere.get_relative_airmass(zen, model="kastenyoung1989")
+        am_abs = pvlib.atmosphere.get_absolute_airmass(am_rel, pvlib.atmosphere.alt2pres(altitude)[:, None])
+        cs = pvlib.clearsky.ineichen(zen, am_abs, lt, altitude=altitude[:, None], dni_extra=dni_extra)
+    return {k: np.asarray(cs[k], float) for k in ("ghi", "dni", "dhi")}
 
 
 def clear_sky_index(ghi, ghi_clear, *, max_index=1.2, min_clear=10.0):

@@ -53,7 +53,7 @@ import xarray as xr
 
 from powerfirst.errors import DataFormatError, OutputExistsError, OutputNotWritableError
 
-__all__ = ["read_zarr", "write_zarr", "write_netcdf", "read_netcdf", "check_writable", "check_output",
+__all__ = ["read_zarr", "write_zarr", "write_zarr_blocks", "write_netcdf", "read_netcdf", "check_writable", "check_output",
            "temp_sibling", "remove_stale_temps", "MARKER", "MARKER_VERSION", "STALE_AFTER_S"]
 
 MARKER = "powerfirst_store"
@@ -449,6 +449,89 @@ def read_zarr(path, **kwargs) -> xr.Dataset:
         raise DataFormatError(f"{path}: not a readable Zarr store ({exc})") from exc
     ds.attrs.pop(MARKER, None)
     return ds
+
+
+def write_zarr_blocks(ds: xr.Dataset, path, *, dim: str = "site", batch: int = 256, check=None,
+                      overwrite: bool = False, progress: bool = False) -> str:
+    """Write a lazy ``ds`` to a Zarr store block by block along ``dim``, atomically, in bounded memory.
+
+    The store's metadata and the coordinates are written first; then ``batch`` labels of ``dim`` at
+    a time are computed, passed to ``check`` (which raises to abort), and written into their region
+    of the store (Zarr region writes).  Memory is bounded by one batch, whatever the size of
+    ``dim``; the store appears under ``path`` only when every block is written, so an error or an
+    interruption leaves nothing under the real name.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Dask-backed cube; every data variable must have ``dim``.
+    path : str or path-like
+        Local path of the store.
+    dim : str
+        Dimension to stream along.
+    batch : int
+        Labels of ``dim`` computed and written at a time.
+    check : callable, optional
+        ``check(block)`` on each computed block (an in-memory Dataset); raise to abort.
+    overwrite : bool
+        Replace a store that powerfirst wrote (see :func:`check_output`).
+    progress : bool
+        A progress bar on stderr.
+
+    Returns
+    -------
+    str
+        The path written.
+    """
+    import sys
+
+    if not _is_local(path):
+        raise ValueError(f"{path}: block-wise writes need a local path; use write_zarr for fsspec URLs")
+    if int(batch) < 1:
+        raise ValueError(f"batch must be >= 1, found {batch}")
+    missing = [v for v in ds.data_vars if dim not in ds[v].dims]
+    if missing:
+        raise ValueError(f"every data variable must have dimension {dim!r}; these do not: {missing}")
+    final = _local(path)
+    check_output(final, overwrite=overwrite)
+    remove_stale_temps(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temp_sibling(final)
+    ds = _strings_to_object(_encoding_without_chunks(ds)).assign_attrs({MARKER: MARKER_VERSION})
+    n = ds.sizes[dim]
+    # region writes carry only what lies along dim; the rest is written with the metadata
+    along = [v for v in ds.variables if dim in ds[v].dims and v != dim]
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=n, unit=dim, file=sys.stderr)
+    try:
+        ds.to_zarr(tmp, mode="w", compute=False, consolidated=False)
+        for lo in range(0, n, int(batch)):
+            sl = slice(lo, min(lo + int(batch), n))
+            block = ds.isel({dim: sl})
+            block = block[[v for v in along if v in block.data_vars]].compute()
+            if check is not None:
+                check(block)
+            keep = [c for c in block.coords if dim not in block[c].dims]
+            block.drop_vars(keep).to_zarr(tmp, region={dim: sl}, consolidated=False)
+            if bar is not None:
+                bar.update(sl.stop - sl.start)
+        _check_target(final, overwrite)
+        if final.exists():
+            old = temp_sibling(final, "old")
+            os.replace(final, old)
+            os.replace(tmp, final)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, final)
+    finally:
+        if bar is not None:
+            bar.close()
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return str(final)
 
 
 def write_netcdf(ds: xr.Dataset, path, *, overwrite: bool = False, **kwargs) -> str:

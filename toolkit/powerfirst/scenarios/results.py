@@ -12,14 +12,19 @@ from __future__ import annotations
 
 import os
 import shutil
-import uuid
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
 from powerfirst._provenance import provenance
-from powerfirst.io.store import MARKER, MARKER_VERSION, check_output
+from powerfirst.io.store import (
+    MARKER,
+    MARKER_VERSION,
+    check_output,
+    remove_stale_temps,
+    temp_sibling,
+)
 
 __all__ = ["to_zarr", "open_results"]
 
@@ -56,8 +61,8 @@ def to_zarr(tree: xr.DataTree, path, *, overwrite: bool = False) -> str:
         The path written.
     """
     final = Path(check_output(path, overwrite=overwrite))
-    tag = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    tmp = final.with_name(f".{final.name}.tmp-{tag}")
+    remove_stale_temps(final)  # leftovers of killed writes of this target
+    tmp = temp_sibling(final)
     nodes = {node.path: _plain(node.to_dataset(inherit=False)) for node in tree.subtree}
     nodes["/"].attrs.update({MARKER: MARKER_VERSION, "pf_kind": "results",
                              "powerfirst_version": provenance()["powerfirst_version"]})
@@ -65,7 +70,7 @@ def to_zarr(tree: xr.DataTree, path, *, overwrite: bool = False) -> str:
         xr.DataTree.from_dict(nodes).to_zarr(tmp, mode="w", consolidated=False)
         check_output(final, overwrite=overwrite)  # nothing else appeared there meanwhile
         if final.exists():
-            old = final.with_name(f".{final.name}.old-{tag}")
+            old = temp_sibling(final, "old")
             os.replace(final, old)
             os.replace(tmp, final)
             shutil.rmtree(old, ignore_errors=True)
