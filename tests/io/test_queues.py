@@ -124,3 +124,50 @@ def test_pjm_queue_files_and_calibration(shared):
     assert not by.loc["2015-2020", "identified"] and "lower bound" in by.loc["2015-2020", "note"]
     assert np.isnan(by.loc["TC1", "p50"]) and by.loc["TC1", "n_withdrawn"] == 182
     assert 0.3 < by.loc["TC1", "cif_withdrawn"] < 0.8
+
+
+def test_withdrawal_fit_recovers_the_latent_hazard_and_its_incidence():
+    from powerfirst.models.time_to_power.queue import fit_withdrawal
+
+    rng = np.random.default_rng(5)
+    n = 3000
+    w = np.exp(rng.normal(np.log(50), 0.3, n))          # latent withdrawal
+    c = np.exp(rng.normal(np.log(80), 0.4, n))          # latent completion
+    sub = pd.Timestamp("2015-01-01") + pd.to_timedelta(rng.uniform(0, 365, n), "D")
+    as_of = pd.Timestamp("2023-01-01")
+    follow = (as_of - sub).days.to_numpy() / 30.4375
+    t = np.minimum(np.minimum(w, c), follow)
+    status = np.where(t == follow, "active", np.where(w < c, "withdrawn", "in_service"))
+    end = sub + pd.to_timedelta(t * 30.4375, "D")
+    q = pd.DataFrame({"project_id": [f"P{i}" for i in range(n)], "status": status, "submitted": sub,
+                      "in_service": end.where(status == "in_service"), "withdrawn": end.where(status == "withdrawn"),
+                      "cohort": "C", "fuel_group": "solar", "file": "x.csv"})
+    fit = fit_withdrawal(q, as_of=as_of, at_months=(40.0, 60.0)).set_index("cohort")
+    assert fit.loc["C", "p50"] == pytest.approx(50, rel=0.03) and fit.loc["C", "sigma"] == pytest.approx(0.3, rel=0.08)
+    for m in ("40", "60"):
+        assert fit.loc["C", f"cif_withdrawn_fit_{m}"] == pytest.approx(fit.loc["C", f"cif_withdrawn_empirical_{m}"],
+                                                                     abs=0.03)
+
+
+@pytest.mark.realdata
+def test_pjm_withdrawal_calibration_matches_the_stage_table(shared):
+    """The fitted withdrawal hazard (PJM transition cycles) and its share withdrawn next to the empirical one;
+    the stage table's withdrawal rows carry the pooled fit."""
+    from powerfirst.io.stages import read_stage_table
+    from powerfirst.models.time_to_power.queue import fit_withdrawal
+
+    d = shared / "queues" / "pjm_abarth15"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        serial = read_queue(d / "DERIVED_PJMActiveProjects_Data_sheet.csv", errors="drop")
+        cycle = read_queue(d / "DERIVED_PJMCycleProjects_Data_sheet.csv", errors="drop")
+    fit = fit_withdrawal(pd.concat([serial, cycle]),
+                         as_of={serial.file[0]: serial.attrs["as_of"], cycle.file[0]: cycle.attrs["as_of"]}
+                         ).set_index("cohort")
+    pooled = fit.loc["all"]
+    assert pooled["n"] == 860 and pooled["n_withdrawn"] == 244
+    assert pooled["p50_low"] < pooled["p50"] < pooled["p50_high"]
+    assert abs(pooled["cif_withdrawn_fit_60"] - pooled["cif_withdrawn_empirical_60"]) < 0.05
+    t = read_stage_table()
+    row = t[(t["stage"] == "withdrawal") & (t["region"] == "PJM")].iloc[0]
+    assert row["p50"] == pytest.approx(pooled["p50"], abs=0.05) and row["p90"] == pytest.approx(pooled["p90"], abs=0.05)
