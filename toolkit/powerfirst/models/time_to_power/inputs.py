@@ -536,7 +536,9 @@ def prepare(sites, paths: Sequence[str] | str = PATHS, *, stages: pd.DataFrame |
         vals = tuple(float(x) for x in (vals if isinstance(vals, (tuple, list, np.ndarray)) else str(vals).split()))
         unit = str(rec.get("unit", "") or "month")
         f = 1.0 if unit == "month" else unit_scale(unit, "month")
-        return (str(rec["distribution"]), *(round(_num(rec.get(k)) * f, 9) for k in ("p50", "p90", "low", "mode", "high")),
+        nums = (round(_num(rec.get(k)) * f, 9) for k in ("p50", "p90", "low", "mode", "high"))
+        # NaN -> None so that equal parameters are equal keys (NaN != NaN)
+        return (str(rec["distribution"]), *(None if np.isnan(x) else x for x in nums),
                 tuple(v * f for v in vals), float(u_floor))
 
     def dist_of(params) -> int:
@@ -550,43 +552,56 @@ def prepare(sites, paths: Sequence[str] | str = PATHS, *, stages: pd.DataFrame |
     if missing:
         raise ValidationError([Problem(f"no row for stage {s!r} in the stage table", column="stage") for s in missing],
                               what="stage table")
+    # sites share their rows by group: (BA, country, the size classes their target falls in)
+    labels = sorted({c for c in table["size_class"].unique() if c})
+    fits = np.array([[_size_match(c, t) for c in labels] for t in target], bool).reshape(n, len(labels))
+    group_of: dict[tuple, int] = {}
+    ginv = np.empty(n, np.int64)
+    first = []
+    for i in range(n):
+        g = group_of.setdefault((bas[i], ccs[i], fits[i].tobytes()), len(group_of))
+        if g == len(first):
+            first.append(i)
+        ginv[i] = g
     chosen: dict[tuple, dict] = {}
     row_used: dict[str, np.ndarray] = {}
     for name in stage_names:
         rows = rows_by_stage[name]
-        used_lbl = np.empty(n, object)
-        for i in range(n):
-            key = (name, bas[i], ccs[i], _size_key(rows, target[i]))
-            if key not in chosen:
-                rec = None
-                for region in (bas[i], reg_of.get(bas[i], ""), ccs[i], ""):
-                    pick = rows[(rows["region"] == region) & rows["size_class"].map(lambda c: c != "" and
-                                                                                    _size_match(c, target[i]))]
-                    if pick.empty:
-                        pick = rows[(rows["region"] == region) & (rows["size_class"] == "")]
-                    if not pick.empty:
-                        rec = pick.iloc[0].to_dict()
-                        break
-                if rec is None:
-                    rec = rows.iloc[0].to_dict()
-                chosen[key] = rec
-            rec = chosen[key]
-            used_lbl[i] = f"{rec.get('region') or 'default'}/{rec.get('size_class') or 'any size'}"
-        row_used[name] = used_lbl
+        by_region: dict[str, list[dict]] = {}
+        for rec in rows.to_dict("records"):
+            by_region.setdefault(rec["region"], []).append(rec)
+        lbl = []
+        for g, i in enumerate(first):
+            rec = None
+            for region in (bas[i], reg_of.get(bas[i], ""), ccs[i], ""):
+                at = by_region.get(region, ())
+                pick = [r for r in at if r["size_class"] and _size_match(r["size_class"], target[i])] or \
+                    [r for r in at if not r["size_class"]]
+                if pick:
+                    rec = dict(pick[0])
+                    break
+            if rec is None:
+                rec = rows.iloc[0].to_dict()
+            chosen[(name, g)] = rec
+            lbl.append(f"{rec.get('region') or 'default'}/{rec.get('size_class') or 'any size'}")
+        row_used[name] = np.array(lbl, object)[ginv]
 
     def rec_of(name, i):
-        return chosen[(name, bas[i], ccs[i], _size_key(rows_by_stage[name], target[i]))]
+        return chosen[(name, ginv[i])]
 
     # node scales from the rules, the covers of the large-load rows, request shifts
     node_scale = np.ones((n, len(nodes)), np.float32)
     node_shift = np.zeros((n, len(nodes)), np.float32)
     elapsed = df["request_elapsed_months"].to_numpy(float)
+    masks: dict[tuple, np.ndarray] = {}
     for j, (path, st) in enumerate(nodes):
         for r in rules.to_dict("records"):
             if r["stage"] not in (st.name, st.key) or r["path"] not in ("*", path):
                 continue
-            m = _rule_mask(df, r["attribute"], r["op"], r["value"])
-            node_scale[m, j] *= r["scale"]
+            mk = (r["attribute"], r["op"], r["value"])
+            if mk not in masks:
+                masks[mk] = _rule_mask(df, r["attribute"], r["op"], r["value"])
+            node_scale[masks[mk], j] *= r["scale"]
         if st.name in REQUEST_CLOCK and path in ("grid_firm", "grid_flexible", "solar_storage") \
                 and st.tag in ("", "clock", "studies", "flexible", "partial_grid"):
             node_shift[:, j] = elapsed
@@ -594,14 +609,13 @@ def prepare(sites, paths: Sequence[str] | str = PATHS, *, stages: pd.DataFrame |
             node_scale[:, j] = 0.0
     covers_used = np.full(n, "", object)
     if "large_load_interconnection" in s_index:
-        cov = [set(str(rec_of("large_load_interconnection", i).get("covers", "")).split()) for i in range(n)]
-        covers_used = np.array([" ".join(sorted(c)) for c in cov], object)
+        cov = [set(str(chosen[("large_load_interconnection", g)].get("covers", "")).split()) for g in range(len(first))]
+        covers_used = np.array([" ".join(sorted(c)) for c in cov], object)[ginv]
         for j, (path, st) in enumerate(nodes):
             if path != "grid_firm":
                 continue
-            for i in range(n):
-                if st.name in cov[i]:
-                    node_scale[i, j] = 0.0
+            hit = np.array([st.name in c for c in cov], bool)[ginv]
+            node_scale[hit, j] = 0.0
     active = np.zeros((n, len(stage_names)), bool)
     for j, (_path, st) in enumerate(nodes):
         active[:, s_index[st.name]] |= node_scale[:, j] > 0
@@ -609,23 +623,21 @@ def prepare(sites, paths: Sequence[str] | str = PATHS, *, stages: pd.DataFrame |
     dist_id = np.full((n, len(stage_names)), -1, np.int64)
     site_ov = ov[ov["site"] != "*"] if len(ov) else ov
     all_ov = {r["stage"]: r for r in ov[ov["site"] == "*"].to_dict("records")} if len(ov) else {}
-    cache: dict[tuple, int] = {}
+    floors = np.where(elapsed > 0, np.round(np.maximum(elapsed, 0) * 4) / 4, 0.0)
     for s, name in enumerate(stage_names):
-        for i in range(n):
-            if not active[i, s]:
-                continue
-            rec = dict(rec_of(name, i))
-            if name in all_ov:
-                rec.update({k: v for k, v in all_ov[name].items() if k != "site" and not (np.isscalar(v) and pd.isna(v))})
-            floor = 0.0
-            if name == "withdrawal" and elapsed[i] > 0:  # a live request: withdrawn (if at all) after start
-                floor = round(elapsed[i] * 4) / 4
-            key = (name, bas[i], ccs[i], _size_key(rows_by_stage[name], target[i]), floor)
-            if key not in cache:
+        fl = floors if name == "withdrawal" else np.zeros(n)  # a live request is withdrawn (if at all) after start
+        key_of: dict[tuple, int] = {}
+        for i in np.flatnonzero(active[:, s]):
+            key = (ginv[i], fl[i])
+            if key not in key_of:
+                rec = dict(rec_of(name, i))
+                if name in all_ov:
+                    rec.update({k: v for k, v in all_ov[name].items()
+                                if k != "site" and not (np.isscalar(v) and pd.isna(v))})
                 prm = params_of(rec)
-                u0 = _cdf_at(prm, floor) if floor > 0 else 0.0
-                cache[key] = dist_of(params_of(rec, min(u0, 0.999)))
-            dist_id[i, s] = cache[key]
+                u0 = _cdf_at(prm, fl[i]) if fl[i] > 0 else 0.0
+                key_of[key] = dist_of(params_of(rec, min(u0, 0.999)))
+            dist_id[i, s] = key_of[key]
     if len(site_ov):
         pos = {s: i for i, s in enumerate(df.index)}
         for r in site_ov.to_dict("records"):
@@ -708,8 +720,3 @@ def prepare(sites, paths: Sequence[str] | str = PATHS, *, stages: pd.DataFrame |
         mw=mw, dist_params=dist_params, nodes=nodes, node_shift=node_shift, available=available, reason=reason,
         defaults=used, row_used=row_used, covers_used=covers_used)
 
-
-def _size_key(rows: pd.DataFrame, mw: float) -> str:
-    """The size class labels of ``rows`` that hold ``mw`` (a cache key)."""
-    labels = [c for c in rows["size_class"].unique() if c]
-    return "|".join(c for c in labels if _size_match(c, mw))
