@@ -14,9 +14,10 @@ from powerfirst.schema.tables import (
     site_attributes,
     variables,
 )
-from powerfirst.schema.validate import KINDS, check, validate
+from powerfirst.schema.validate import KINDS, check, check_ranges, validate
 
 __all__ = [
+    "check_ranges",
     "KINDS",
     "check",
     "countries",

@@ -75,6 +75,7 @@ counts clean in the share of clean energy it was charged with over the year.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -406,6 +407,40 @@ def _grid_cfe(energy: xr.Dataset, cfe_reference: float):
 # running
 
 
+@functools.lru_cache(maxsize=1)
+def _valid_ranges() -> dict[str, tuple[float, float, str]]:
+    from powerfirst.schema.tables import _variables
+
+    table = _variables()
+    return {v: (float(table.at[v, "valid_min"]) if pd.notna(table.at[v, "valid_min"]) else -np.inf,
+                float(table.at[v, "valid_max"]) if pd.notna(table.at[v, "valid_max"]) else np.inf,
+                str(table.at[v, "units"]))
+            for v in ("solar_cf", "wind_cf", "pue", "carbon_intensity", "grid_carbon_free_share") if v in table.index}
+
+
+def _check_block_ranges(arrays: dict[str, np.ndarray], site_labels) -> None:
+    """Refuse energy-cube values outside the schema's valid range (the cube need not have been validated;
+    checked block by block, so a lazy cube stays lazy until it is computed)."""
+    problems = []
+    for name, arr in arrays.items():
+        if name not in _valid_ranges():
+            continue
+        lo, hi, units = _valid_ranges()[name]
+        with np.errstate(invalid="ignore"):
+            low, high = arr < lo, arr > hi
+        for j in np.flatnonzero(low.any(axis=1) | high.any(axis=1))[:20]:
+            if high[j].any():
+                problems.append(Problem(f"{int(high[j].sum())} hours above the valid maximum {hi:g} [{units}] "
+                                        f"(maximum {float(np.nanmax(arr[j])):g})", variable=name,
+                                        site=str(site_labels[j])))
+            if low[j].any():
+                problems.append(Problem(f"{int(low[j].sum())} hours below the valid minimum {lo:g} [{units}] "
+                                        f"(minimum {float(np.nanmin(arr[j])):g})", variable=name,
+                                        site=str(site_labels[j])))
+    if problems:
+        raise ValidationError(problems, what="dispatch inputs (energy cube values)")
+
+
 def _block(solar, wind, pue, ci, cfe, site_pos, curt_idx, params, *, prep_tables, hourly: bool, parallel: bool):
     """The kernel on one block of sites x scenarios (numpy in, numpy out; called by apply_ufunc)."""
     util, util_idx, price, price_idx, curt, offset, window, labels = prep_tables
@@ -416,6 +451,8 @@ def _block(solar, wind, pue, ci, cfe, site_pos, curt_idx, params, *, prep_tables
     ci = np.ascontiguousarray(np.asarray(ci).reshape(pos.size, -1), dtype=np.float32)
     cfe = np.ascontiguousarray(np.asarray(cfe).reshape(pos.size, -1), dtype=np.float32)
     params = np.ascontiguousarray(params, dtype=np.float64)
+    _check_block_ranges({"solar_cf": solar, "wind_cf": wind, "pue": pue, "carbon_intensity": ci,
+                         "grid_carbon_free_share": cfe}, labels[pos])
     n, T = solar.shape
     n_scen = params.shape[1]
     cidx = np.ascontiguousarray(np.broadcast_to(np.asarray(curt_idx, dtype=np.int64).reshape(n, -1), (n, n_scen)))
