@@ -1,4 +1,5 @@
-"""`panel serve apps/headroom.py` — the Headroom dashboard (reads $POWERFIRST_EIA930_SOURCE)."""
+"""`panel serve apps/headroom.py` — the Headroom dashboard (EIA-930 data: $POWERFIRST_EIA930_SOURCE, else
+../shared/data/eia930)."""
 
 import panel as pn
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 import os
 import sys
 import time
-import warnings
 
 import numba
 import numpy as np
@@ -28,6 +27,7 @@ import xarray as xr
 
 from _common import best_of, peak_rss_mb, report, shared_data
 from powerfirst.cubes.default import load_demo_cubes
+from powerfirst.cubes.grid import read_cleaned_releases
 from powerfirst.io.sites import sites_from_frame, sites_to_frame
 from powerfirst.models.dispatch import dispatch_reference, prepare, run_prepared
 from powerfirst.models.dispatch.inputs import curtailment_for
@@ -80,11 +80,7 @@ def synthetic_inputs(n: int, seed: int = 11):
 def main():
     t_in = time.perf_counter()
     sites, energy = synthetic_inputs(N_SITES)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        from powerfirst.cubes.grid import read_cleaned_releases
-
-        load = read_cleaned_releases(shared_data() / "eia930", start="2016-01-01", end="2025-01-01")["demand"].load()
+    load = read_cleaned_releases(shared_data() / "eia930", start="2016-01-01", end="2025-01-01")["demand"].load()
     time_index = energy.indexes["time"]
     curt = curtailment_for(energy["ba"].values, time_index, load, limit=0.5)
     t_inputs = time.perf_counter() - t_in

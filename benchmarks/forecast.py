@@ -21,7 +21,6 @@ Needs the ``bench`` extra (skforecast).
 from __future__ import annotations
 
 import time
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -59,11 +58,9 @@ def skforecast_run(load: pd.Series, tz: str, params: dict, test_start=TEST_START
     t0, c0 = time.perf_counter(), time.process_time()
     fc = ForecasterRecursive(estimator=HistGradientBoostingRegressor(**params), lags=lags)
     cv = TimeSeriesFold(steps=24, initial_train_size=initial, refit=False, gap=gap, verbose=False)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        _, pred = backtesting_forecaster(fc, y=y, exog=exog, cv=cv, metric="mean_absolute_percentage_error",
-                                         interval=[0.1, 0.9], interval_method="conformal", n_jobs=1,
-                                         show_progress=False)
+    _, pred = backtesting_forecaster(fc, y=y, exog=exog, cv=cv, metric="mean_absolute_percentage_error",
+                                     interval=[0.1, 0.9], interval_method="conformal", n_jobs=1,
+                                     show_progress=False)
     elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
     actual = y.reindex(pred.index).to_numpy()
     cover = float(np.mean((actual >= pred["lower_bound"]) & (actual <= pred["upper_bound"])))
@@ -71,9 +68,7 @@ def skforecast_run(load: pd.Series, tz: str, params: dict, test_start=TEST_START
 
 
 def main():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        grid = read_cleaned_releases(shared_data() / "eia930", EVALUATION_BAS, start=TRAIN_START, end=TEST_END)
+    grid = read_cleaned_releases(shared_data() / "eia930", EVALUATION_BAS, start=TRAIN_START, end=TEST_END)
     grid = grid.load()
     template = HourlyLoadForecaster()
     params = template._model().get_params()

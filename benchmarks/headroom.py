@@ -7,8 +7,6 @@ the curtailment rate), both in this run on the same data, and checks they agree.
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
 from _common import best_of, peak_rss_mb, report, shared_data
@@ -26,9 +24,7 @@ LIMITS = [0.25, 0.5, 1.0, 5.0]
 
 
 def main():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        grid = read_cleaned_releases(shared_data() / "eia930", start="2016-01-01", end="2025-01-01")
+    grid = read_cleaned_releases(shared_data() / "eia930", start="2016-01-01", end="2025-01-01")
     load = grid["demand"].load()
     thr = seasonal_thresholds(load)
     room = np.maximum((thr - load).values, 0.0)

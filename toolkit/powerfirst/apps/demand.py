@@ -3,47 +3,55 @@ split, and the hourly load-forecast backtest of a balancing authority with its m
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pandas as pd
 import panel as pn
 import param
 import xarray as xr
 
+from powerfirst.apps._data import default_scenario, grid_cube, no_grid_message
+from powerfirst.apps._data import demand_cube as scenario_demand_cube
+from powerfirst.scenarios.spec import Scenario
 from powerfirst.viz.demand import backtest_chart, fan_chart, metrics_frame, workload_chart
 
 __app__ = ("demand", "DemandGrowth")
 
 
-def shared_eia930() -> Path | None:
-    """The cleaned EIA-930 releases beside the checkout (``$POWERFIRST_SHARED_DATA/eia930``), if present."""
-    from powerfirst.paths import data_dir
+def backtest_grid(scenario: Scenario, train=(2015, 2018), test=2019) -> xr.Dataset | None:
+    """The hourly load the backtests need: the scenario's grid source for ``grid.bas`` (default: the ten
+    evaluation BAs, :data:`powerfirst.models.forecast.backtest.EVALUATION_BAS`) from the first training
+    year to the test year (cached per server); None without a grid source."""
+    from powerfirst.models.forecast.backtest import EVALUATION_BAS
 
-    root = Path(os.environ.get("POWERFIRST_SHARED_DATA", data_dir().resolve().parent.parent / "shared" / "data"))
-    p = root / "eia930"
-    return p if p.is_dir() else None
+    last = int(str(test[-1] if isinstance(test, (tuple, list)) else test)[:4])
+    return grid_cube(scenario, bas=list(scenario.grid.bas) or list(EVALUATION_BAS), years=(int(train[0]), last))
 
 
 class DemandGrowthState(param.Parameterized):
     """State of the demand-growth app (no panel import: testable on its own).
 
-    ``cube`` is the demand cube; ``grid`` an optional grid cube with hourly ``demand`` (and
-    ``demand_forecast``) from which backtests are computed on demand, one BA at a time, or
-    ``results`` precomputed backtests (``{ba: BacktestResult}``).
+    The scenario gives the demand cube (``demand.scenarios``, ``demand.regions``, ``demand.years``)
+    and the hourly load of the backtests (``grid.source``, see :func:`backtest_grid`), from which
+    backtests are computed on demand, one BA at a time.  ``cube`` (a demand cube) and ``grid`` (a
+    grid cube with hourly ``demand`` and ``demand_forecast``) replace what the scenario would give;
+    ``results`` are precomputed backtests (``{ba: BacktestResult}``).
     """
 
+    scenario = param.ClassSelector(class_=Scenario, doc="the scenario: demand settings and grid data")
     region = param.Selector(default=None, objects=[], check_on_set=True, doc="region of the fan chart")
     scenarios = param.ListSelector(default=[], objects=[], doc="driver scenarios drawn")
-    scenario = param.Selector(default=None, objects=[], check_on_set=True, doc="scenario of the workload split")
+    split_scenario = param.Selector(default=None, objects=[], check_on_set=True,
+                                    doc="scenario of the workload split")
     ba = param.Selector(default=None, objects=[], check_on_set=True, doc="balancing authority of the hourly backtest")
     month = param.Integer(default=7, bounds=(1, 12), doc="month of the test year shown in the backtest plot")
     days = param.Integer(default=14, bounds=(1, 31), doc="days shown in the backtest plot")
 
-    def __init__(self, cube: xr.Dataset, grid: xr.Dataset | None = None, results: dict | None = None,
-                 train=(2015, 2018), test=2019, forecaster=None, **params):
-        self.cube = cube
-        self.grid = grid
+    def __init__(self, scenario: Scenario | None = None, *, cube: xr.Dataset | None = None,
+                 grid: xr.Dataset | None = None, results: dict | None = None, train=(2015, 2018), test=2019,
+                 forecaster=None, **params):
+        scenario = default_scenario() if scenario is None else scenario
+        self.cube = scenario_demand_cube(scenario) if cube is None else cube
+        self.grid = backtest_grid(scenario, train, test) if grid is None else grid
+        cube, grid = self.cube, self.grid
         self.train, self.test = train, test
         self.forecaster = forecaster
         self.results = dict(results or {})
@@ -51,33 +59,25 @@ class DemandGrowthState(param.Parameterized):
         scen = [str(s) for s in cube["scenario"].values]
         self.param.region.objects = regions
         self.param.scenarios.objects = scen
-        self.param.scenario.objects = scen
+        self.param.split_scenario.objects = scen
         bas = list(self.results)
         if grid is not None:
             bas += [str(b) for b in grid["ba"].values if str(b) not in bas]
         self.param.ba.objects = bas
         params.setdefault("region", "US" if "US" in regions else regions[0])
         params.setdefault("scenarios", scen)
-        params.setdefault("scenario", scen[0])
+        params.setdefault("split_scenario", scen[0])
         if bas:
             params.setdefault("ba", bas[0])
-        super().__init__(**params)
-
-    @classmethod
-    def from_default(cls, **params) -> DemandGrowthState:
-        """The demand cube from the facts; the hourly backtests from the shared EIA-930 releases if present."""
-        from powerfirst.models.forecast.annual import demand_cube
-
-        grid = _shared_grid()
-        return cls(demand_cube(), grid, **params)
+        super().__init__(scenario=scenario, **params)
 
     @param.depends("region", "scenarios")
     def fan(self):
         return fan_chart(self.cube, self.region, self.scenarios)
 
-    @param.depends("region", "scenario")
+    @param.depends("region", "split_scenario")
     def workloads(self):
-        return workload_chart(self.cube, self.region, self.scenario)
+        return workload_chart(self.cube, self.region, self.split_scenario)
 
     def backtest_result(self, ba: str | None = None):
         """The backtest of ``ba`` (default: the selected BA), computed once and kept."""
@@ -114,39 +114,15 @@ class DemandGrowthState(param.Parameterized):
         return t
 
 
-@pn.cache
-def _shared_grid():
-    import warnings
-
-    from powerfirst.cubes.grid import read_cleaned_releases
-    from powerfirst.models.forecast.backtest import EVALUATION_BAS
-
-    src = shared_eia930()
-    if src is None:
-        return None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return read_cleaned_releases(src, EVALUATION_BAS, start="2015-07-01", end="2020-01-01")
-
-
-@pn.cache
-def _default_cube():
-    from powerfirst.models.forecast.annual import demand_cube
-
-    return demand_cube()
-
-
 class DemandGrowth(pn.viewable.Viewer):
     """The demand-growth dashboard (served, or inline in a notebook)."""
 
-    def __init__(self, state: DemandGrowthState | None = None, **params):
+    def __init__(self, state: DemandGrowthState | None = None, *, scenario: Scenario | None = None, **params):
         super().__init__(**params)
-        if state is None:
-            state = DemandGrowthState(_default_cube(), _shared_grid())
-        self.state = s = state
+        self.state = s = state if state is not None else DemandGrowthState(scenario)
         self.region_select = pn.widgets.Select.from_param(s.param.region, name="Region")
         self.scenario_picker = pn.widgets.CheckButtonGroup.from_param(s.param.scenarios, name="Scenarios")
-        self.scenario_select = pn.widgets.Select.from_param(s.param.scenario, name="Workload split of")
+        self.scenario_select = pn.widgets.Select.from_param(s.param.split_scenario, name="Workload split of")
         self.ba_select = pn.widgets.Select.from_param(s.param.ba, name="Balancing authority")
         self.month_slider = pn.widgets.IntSlider.from_param(s.param.month, name="Month shown")
         self.fan = pn.pane.HoloViews(s.fan, sizing_mode="stretch_width", min_height=380)
@@ -160,8 +136,7 @@ class DemandGrowth(pn.viewable.Viewer):
         frame = self.state.backtest_frame()  # computes the BA's backtest on first use
         self._refresh_table()
         if frame is None:
-            return pn.pane.Markdown("No hourly data for backtests: put the cleaned EIA-930 releases in "
-                                    "`../shared/data/eia930` or set `POWERFIRST_SHARED_DATA`.")
+            return pn.pane.Markdown(f"No hourly data for backtests. {no_grid_message(self.state.scenario)}")
         return backtest_chart(frame, self.state.window_start(), days)
 
     def _refresh_table(self, *_):

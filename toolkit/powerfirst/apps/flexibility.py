@@ -10,10 +10,13 @@ import panel as pn
 import param
 import xarray as xr
 
+from powerfirst.apps._data import default_scenario, grid_cube, sites_and_energy, sites_note
 from powerfirst.models.dispatch import dispatch
-from powerfirst.models.dispatch.inputs import curtailment_for
+from powerfirst.models.dispatch.inputs import align_to_typical_year
 from powerfirst.models.dispatch.sizing import sizing_tradeoff
 from powerfirst.models.dispatch.vpp import fleet_by_ba, vpp_peak_reduction
+from powerfirst.scenarios.run import dispatch_curtailment, load_sites
+from powerfirst.scenarios.spec import Scenario
 from powerfirst.viz.dispatch import (
     dispatch_stack,
     sizing_tradeoff_plot,
@@ -25,14 +28,28 @@ from powerfirst.viz.dispatch import (
 __app__ = ("flexibility", "Flexibility")
 
 ENERGY_VARS = ["solar_cf", "wind_cf", "pue", "carbon_intensity"]
+#: the scenarios the app adds to the scenario's own (``dispatch.scenarios``): a reference without
+#: storage, generation or deferral, and the one set by the sliders
+APP_SCENARIOS = ("no storage", "custom")
+#: the scenario settings the dispatch results depend on
+SETTINGS = ("scenario.dispatch.scenarios", "scenario.dispatch.window_hours", "scenario.headroom.flexible_limit")
+KNOBS = ("storage_scale", "gas_scale", "flex_share", "priority", "carbon_price")
 
 
 class FlexibilityState(param.Parameterized):
-    """The model's settings and what is on show (no panel here)."""
+    """The model's settings and what is on show (no panel here).
 
+    The scenario gives the sites and their energy cube (``sites``, ``weather``), the BA load whose
+    curtailment events a flexible connection faces (``grid``, at ``headroom.flexible_limit``), the
+    dispatch scenarios compared (``dispatch.scenarios``, shown with ``no storage`` and ``custom``)
+    and the rule's look-ahead (``dispatch.window_hours``).  ``sites``, ``energy``, ``price``,
+    ``curtailment`` and ``ba_load`` replace what the scenario would give.
+    """
+
+    scenario = param.ClassSelector(class_=Scenario, doc="the scenario: sites, grid data and dispatch settings")
     site = param.Selector(default=None, objects=[], doc="site shown")
-    scenario = param.Selector(default="custom", objects=["base", "no storage", "custom"],
-                              doc="scenario of the dispatch stack")
+    stack_scenario = param.Selector(default="custom", objects=["base", *APP_SCENARIOS],
+                                    doc="scenario of the dispatch stack")
     week = param.Integer(default=28, bounds=(0, 51), doc="week of the year shown")
     storage_scale = param.Number(default=1.0, bounds=(0.0, 4.0), step=0.25, doc="storage x the site's option (custom)")
     gas_scale = param.Number(default=1.0, bounds=(0.0, 4.0), step=0.25, doc="generation x the site's option (custom)")
@@ -44,80 +61,106 @@ class FlexibilityState(param.Parameterized):
                                    doc="unserved share of demand the sizing must meet [1]")
     ba = param.Selector(default=None, objects=[], doc="balancing authority of the VPP view")
 
-    def __init__(self, sites: xr.Dataset, energy: xr.Dataset, *, price=None, curtailment=None,
-                 ba_load: xr.DataArray | None = None, flexible_mw=(0, 50, 100, 200, 400), **params):
+    def __init__(self, scenario: Scenario | None = None, *, sites: xr.Dataset | None = None,
+                 energy: xr.Dataset | None = None, price=None, curtailment=None, ba_load: xr.DataArray | None = None,
+                 flexible_mw=(0, 50, 100, 200, 400), **params):
+        scenario = default_scenario() if scenario is None else scenario
+        if energy is None:
+            sc_sites, energy = sites_and_energy(scenario)
+            sites = sc_sites if sites is None else sites
+        elif sites is None:
+            sites = load_sites(scenario)
         self.sites = sites
         self.energy = energy[ENERGY_VARS].load()
         self.price = price
-        self.curtailment = curtailment
-        self.ba_load = ba_load
         self.flexible_mw = list(flexible_mw)
+        self._curtailment = curtailment
+        self._curtailment_by_limit: dict = {}
         self._cache: dict = {}
+        self.grid = grid_cube(scenario) if curtailment is None or ba_load is None else None
+        if ba_load is None and self.grid is not None:
+            ba_load = align_to_typical_year(self.grid["demand"], self.energy.indexes["time"], name="BA load")
+        self.ba_load = ba_load
         self.param.site.objects = [str(s) for s in self.energy["site"].values]
         bas = sorted(set(map(str, self.energy["ba"].values))) if "ba" in self.energy.coords else []
         if ba_load is not None:
             bas = [b for b in bas if b in set(map(str, ba_load["ba"].values))]
         self.param.ba.objects = bas
+        self.param.stack_scenario.objects = self._names(scenario)
         params.setdefault("site", self.param.site.objects[0])
         if bas:
             params.setdefault("ba", bas[0])
-        super().__init__(**params)
+        super().__init__(scenario=scenario, **params)
 
-    @classmethod
-    def from_default(cls, **params) -> FlexibilityState:
-        """The demo sites and energy cube; real BA curtailment and load when the shared EIA-930 data is present."""
-        from powerfirst.apps.headroom import default_grid_load
-        from powerfirst.cubes.default import load_demo_cubes
+    @staticmethod
+    def _names(scenario: Scenario) -> list[str]:
+        return [*[n for n in scenario.dispatch.scenarios if n not in APP_SCENARIOS], *APP_SCENARIOS]
 
-        sites, energy = load_demo_cubes()
-        load = default_grid_load()
-        ba_load, curt = None, None
-        if load is not None:
-            from powerfirst.models.dispatch.inputs import align_to_typical_year
+    @param.depends("scenario.dispatch.scenarios", watch=True)
+    def _scenarios_changed(self):
+        names = self._names(self.scenario)
+        self.param.stack_scenario.objects = names
+        if self.stack_scenario not in names:
+            self.stack_scenario = "custom"
 
-            time = energy.indexes["time"]
-            curt = curtailment_for(energy["ba"].values, time, load)
-            ba_load = align_to_typical_year(load, time, name="BA load")
-        return cls(sites, energy, curtailment=curt, ba_load=ba_load, **params)
+    @property
+    def curtailment(self):
+        """Curtailed fraction of each BA's flexible connections [1]: the one given, else from the scenario's
+        grid at ``headroom.flexible_limit``, else None (the dispatch model's stylised events)."""
+        if self._curtailment is not None or self.grid is None:
+            return self._curtailment
+        limit = float(self.scenario.headroom.flexible_limit)
+        if limit not in self._curtailment_by_limit:
+            self._curtailment_by_limit[limit] = dispatch_curtailment(
+                self.grid, self.energy["ba"].values, self.energy.indexes["time"], limit=limit)
+        return self._curtailment_by_limit[limit]
 
     def scenarios(self) -> dict:
-        return {"base": {}, "no storage": {"storage_mw": 0, "gas_mw": 0, "flex_share": 0},
+        """The dispatch scenarios run: the scenario's own, ``no storage`` and ``custom`` (the sliders)."""
+        own = {k: dict(v) for k, v in self.scenario.dispatch.scenarios.items() if k not in APP_SCENARIOS}
+        return {**own, "no storage": {"storage_mw": 0, "gas_mw": 0, "flex_share": 0},
                 "custom": {"storage_scale": self.storage_scale, "gas_mw_scale": self.gas_scale,
                            "priority": self.priority, "carbon_price": self.carbon_price,
                            "flex_share": _flex(self.sites, self.energy, self.flex_share)}}
 
     def _key(self):
-        return (self.storage_scale, self.gas_scale, self.flex_share, self.priority, self.carbon_price)
+        d = self.scenario.dispatch
+        return (self.storage_scale, self.gas_scale, self.flex_share, self.priority, self.carbon_price,
+                repr(sorted((k, sorted(v.items())) for k, v in d.scenarios.items())), d.window_hours,
+                float(self.scenario.headroom.flexible_limit))
 
-    @param.depends("storage_scale", "gas_scale", "flex_share", "priority", "carbon_price")
+    def _run(self, energy, **kw):
+        return dispatch(energy, self.sites, self.scenarios(), price=self.price, curtailment=self.curtailment,
+                        window_hours=self.scenario.dispatch.window_hours, **kw)
+
+    @param.depends(*KNOBS, *SETTINGS)
     def result(self) -> xr.Dataset:
         """Summaries of every site and scenario (cached per setting)."""
         key = ("result",) + self._key()
         if key not in self._cache:
-            self._cache[key] = dispatch(self.energy, self.sites, self.scenarios(), price=self.price,
-                                        curtailment=self.curtailment)
+            self._cache[key] = self._run(self.energy)
         return self._cache[key]
 
-    @param.depends("site", "storage_scale", "gas_scale", "flex_share", "priority", "carbon_price")
+    @param.depends("site", *KNOBS, *SETTINGS)
     def hourly(self) -> xr.Dataset:
         """Hourly flows of the site on show, every scenario."""
         key = ("hourly", self.site) + self._key()
         if key not in self._cache:
-            self._cache[key] = dispatch(self.energy.sel(site=[self.site]), self.sites, self.scenarios(),
-                                        price=self.price, curtailment=self.curtailment, hourly=True)
+            self._cache[key] = self._run(self.energy.sel(site=[self.site]), hourly=True)
         return self._cache[key]
 
-    @param.depends("site", "unserved_target")
+    @param.depends("site", "unserved_target", *SETTINGS)
     def tradeoff(self) -> xr.Dataset:
         """Storage and generation needed per MW connected flexibly, for the site on show."""
-        key = ("tradeoff", self.site, self.unserved_target)
+        key = ("tradeoff", self.site, self.unserved_target) + self._key()[-2:]
         if key not in self._cache:
             self._cache[key] = sizing_tradeoff(self.energy.sel(site=[self.site]), self.sites,
                                                flexible_mw=self.flexible_mw, unserved_target=self.unserved_target,
-                                               price=self.price, curtailment=self.curtailment)
+                                               price=self.price, curtailment=self.curtailment,
+                                               window_hours=self.scenario.dispatch.window_hours)
         return self._cache[key]
 
-    @param.depends("storage_scale", "gas_scale", "flex_share", "priority", "carbon_price")
+    @param.depends(*KNOBS, *SETTINGS)
     def vpp(self) -> xr.Dataset | None:
         """Peak reduction of each BA by its sites' storage and flexible load (None without BA load)."""
         if self.ba_load is None or not self.param.ba.objects:
@@ -145,12 +188,12 @@ def _flex(sites: xr.Dataset, energy: xr.Dataset, share: float) -> xr.DataArray:
 class Flexibility(pn.viewable.Viewer):
     """The flexibility dashboard (served, or shown inline in a notebook)."""
 
-    def __init__(self, state: FlexibilityState | None = None, **params):
+    def __init__(self, state: FlexibilityState | None = None, *, scenario: Scenario | None = None, **params):
         super().__init__(**params)
-        self.state = s = state or FlexibilityState.from_default()
+        self.state = s = state if state is not None else FlexibilityState(scenario)
         self.widgets = pn.Column(
             pn.widgets.Select.from_param(s.param.site, name="Site"),
-            pn.widgets.Select.from_param(s.param.scenario, name="Scenario of the stack"),
+            pn.widgets.Select.from_param(s.param.stack_scenario, name="Scenario of the stack"),
             pn.widgets.IntSlider.from_param(s.param.week, name="Week of the year"),
             pn.pane.Markdown("**Custom scenario**"),
             pn.widgets.FloatSlider.from_param(s.param.storage_scale, name="Storage x site option"),
@@ -161,12 +204,14 @@ class Flexibility(pn.viewable.Viewer):
             pn.widgets.FloatInput.from_param(s.param.unserved_target, name="Unserved target [share]"),
             pn.widgets.Select.from_param(s.param.ba, name="BA of the VPP"),
         )
-        knobs = (s.param.storage_scale, s.param.gas_scale, s.param.flex_share, s.param.priority, s.param.carbon_price)
-        self.stack = pn.pane.HoloViews(pn.bind(self._stack, s.param.site, s.param.scenario, s.param.week, *knobs),
-                                       sizing_mode="stretch_width")
+        sc = s.scenario
+        settings = (sc.dispatch.param.scenarios, sc.dispatch.param.window_hours, sc.headroom.param.flexible_limit)
+        knobs = (*(s.param[k] for k in KNOBS), *settings)
+        self.stack = pn.pane.HoloViews(pn.bind(self._stack, s.param.site, s.param.stack_scenario, s.param.week,
+                                               *knobs), sizing_mode="stretch_width")
         self.table = pn.widgets.Tabulator(pn.bind(self._table, s.param.site, *knobs), show_index=False, disabled=True,
                                           sizing_mode="stretch_width")
-        self.tradeoff = pn.pane.HoloViews(pn.bind(self._tradeoff, s.param.site, s.param.unserved_target),
+        self.tradeoff = pn.pane.HoloViews(pn.bind(self._tradeoff, s.param.site, s.param.unserved_target, *settings),
                                           sizing_mode="stretch_width")
         self.vpp_curve = pn.panel(pn.bind(self._vpp_curve, s.param.ba, *knobs), sizing_mode="stretch_width")
         self.vpp_bars = pn.panel(pn.bind(self._vpp_bars, *knobs), sizing_mode="stretch_width")
@@ -197,8 +242,8 @@ class Flexibility(pn.viewable.Viewer):
     def __panel__(self):
         sidebar = pn.Column(
             pn.pane.Markdown("## Flexibility\nStorage, on-site generation, a flexible grid connection and deferrable "
-                             "training load, hour by hour. Demo sites are illustrative; see each result's price and "
-                             "curtailment sources."),
+                             f"training load, hour by hour. {sites_note(self.state.scenario, self.state.sites)} "
+                             "See each result's price and curtailment sources."),
             self.widgets, width=320)
         main = pn.Column(self.table, self.stack,
                          pn.Tabs(("Sizing trade-off", self.tradeoff), ("VPP", pn.Column(self.vpp_curve, self.vpp_bars)),

@@ -3,22 +3,16 @@ the month x hour pattern of curtailment and the event list."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import panel as pn
 import param
 import xarray as xr
 
-from powerfirst.models.headroom import (
-    DEFAULT_LIMITS,
-    curtailment_events,
-    flexible_headroom,
-    seasonal_thresholds,
-)
-from powerfirst.paths import shared_data_dir
+from powerfirst.apps._data import default_scenario, grid_cube, no_grid_message
+from powerfirst.models.headroom import curtailment_events, flexible_headroom, seasonal_thresholds
+from powerfirst.scenarios.report import headroom_records
+from powerfirst.scenarios.spec import Scenario
 from powerfirst.viz.headroom import curtailment_heatmap, headroom_bars, headroom_curve
 
 __app__ = ("headroom", "Headroom")
@@ -26,34 +20,61 @@ __app__ = ("headroom", "Headroom")
 CURVE_LIMITS = np.round(np.geomspace(0.05, 20, 40), 4)
 
 
-def default_source() -> Path | None:
-    """``$POWERFIRST_EIA930_SOURCE``, else ``../shared/data/eia930`` beside a source checkout."""
-    env = os.environ.get("POWERFIRST_EIA930_SOURCE")
-    if env:
-        return Path(env)
-    shared = shared_data_dir()
-    return shared / "eia930" if shared is not None and (shared / "eia930").is_dir() else None
-
-
 class HeadroomState(param.Parameterized):
-    """Which BA, which curtailment limit; the headroom results and event detail follow."""
+    """Which BA, which curtailment limit; the headroom results and event detail follow.
 
+    The scenario says where the hourly load comes from (``grid.source``, ``grid.years``,
+    ``grid.bas``) and which curtailment limits the table holds (``headroom.limits``); ``load``
+    (hourly demand on ``ba`` x ``time`` [MW]) replaces the scenario's grid data.
+    """
+
+    scenario = param.ClassSelector(class_=Scenario, doc="the scenario: grid data and curtailment limits")
     ba = param.Selector(default=None, objects=[], check_on_set=True, doc="balancing authority")
-    limit = param.Selector(default=0.5, objects=list(DEFAULT_LIMITS), check_on_set=True,
-                           doc="curtailment limit [%]")
+    limit = param.Selector(default=0.5, objects=[0.5], check_on_set=True, doc="curtailment limit shown [%]")
 
-    def __init__(self, load: xr.DataArray, limits=DEFAULT_LIMITS, **params):
+    def __init__(self, scenario: Scenario | None = None, *, load: xr.DataArray | None = None, **params):
+        scenario = default_scenario() if scenario is None else scenario
+        if load is None:
+            grid = grid_cube(scenario)
+            if grid is None:
+                raise ValueError(no_grid_message(scenario))
+            load = grid["demand"]
         self.load = load
         self.threshold = seasonal_thresholds(load)
-        self.result = flexible_headroom(load, limits, self.threshold)
+        self._results: dict = {}
         self.param.ba.objects = [str(b) for b in load["ba"].values]
-        self.param.limit.objects = [float(x) for x in limits]
+        limits = self._limits(scenario)
+        self.param.limit.objects = limits
         params.setdefault("ba", self.param.ba.objects[0])
-        super().__init__(**params)
+        params.setdefault("limit", self._default_limit(scenario, limits))
+        super().__init__(scenario=scenario, **params)
+
+    @staticmethod
+    def _limits(scenario: Scenario) -> list[float]:
+        return [float(x) for x in scenario.headroom.limits]
+
+    @staticmethod
+    def _default_limit(scenario: Scenario, limits: list[float]) -> float:
+        flexible = float(scenario.headroom.flexible_limit)
+        return flexible if flexible in limits else limits[0]
+
+    @param.depends("scenario.headroom.limits", watch=True)
+    def _limits_changed(self):
+        limits = self._limits(self.scenario)
+        self.param.limit.objects = limits
+        if self.limit not in limits:
+            self.limit = self._default_limit(self.scenario, limits)
+
+    @property
+    def result(self) -> xr.Dataset:
+        """Headroom of every BA at the scenario's limits (``ba`` x ``limit``)."""
+        key = tuple(self._limits(self.scenario))
+        if key not in self._results:
+            self._results = {key: flexible_headroom(self.load, list(key), self.threshold)}
+        return self._results[key]
 
     def table(self) -> pd.DataFrame:
-        from powerfirst.commands.headroom import headroom_records
-
+        """One row per BA and limit, and the TOTAL of each limit (:func:`headroom_records`)."""
         return pd.DataFrame(headroom_records(self.result))
 
     @param.depends("ba")
@@ -68,33 +89,30 @@ class HeadroomState(param.Parameterized):
         return curtailment_events(self.load.sel(ba=self.ba), mw, self.threshold.sel(ba=self.ba))
 
 
-@pn.cache
-def default_grid_load():
-    """Hourly load of the 22 BAs, 2016-2024, from the shared EIA-930 cleaned releases [MW], or None
-    when they are absent (cached for the server's lifetime)."""
-    import warnings
-
-    from powerfirst.cubes.grid import read_cleaned_releases
-
-    src = default_source()
-    if src is None:
-        return None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return read_cleaned_releases(src, start="2016-01-01", end="2025-01-01")["demand"].load()
-
-
 class Headroom(pn.viewable.Viewer):
     """The Headroom dashboard (served, or inline in a notebook)."""
 
-    def __init__(self, state: HeadroomState | None = None, **params):
+    def __init__(self, state: HeadroomState | None = None, *, scenario: Scenario | None = None, **params):
         super().__init__(**params)
         if state is None:
-            load = default_grid_load()
-            state = HeadroomState(load) if load is not None else None
-        self.state = state
+            scenario = default_scenario() if scenario is None else scenario
+            state = HeadroomState(scenario) if grid_cube(scenario) is not None else None
+        self.state = s = state
+        self.scenario = scenario if state is None else state.scenario
+        if s is None:
+            return
+        self.ba_select = pn.widgets.Select.from_param(s.param.ba, name="Balancing authority")
+        self.limit_select = pn.widgets.Select.from_param(s.param.limit, name="Curtailment limit [%]")
+        self.curve = pn.pane.HoloViews(pn.bind(self._curve, s.param.ba, s.scenario.headroom.param.limits),
+                                       sizing_mode="stretch_width")
+        self.heat = pn.pane.HoloViews(pn.bind(self._heat, s.param.ba, s.param.limit), sizing_mode="stretch_width")
+        self.events = pn.panel(pn.bind(self._events, s.param.ba, s.param.limit))
+        self.table = pn.widgets.Tabulator(pn.bind(self._table, s.scenario.headroom.param.limits),
+                                          pagination="remote", page_size=12, disabled=True, show_index=False,
+                                          sizing_mode="stretch_width")
+        self.bars = pn.pane.HoloViews(pn.bind(self._bars, s.param.limit), sizing_mode="stretch_width")
 
-    def _curve(self, ba):
+    def _curve(self, ba, *_):
         s = self.state
         return headroom_curve(s.curve(), marks=s.result["headroom"].sel(ba=ba),
                               title=f"{ba}: flexible headroom against the curtailment limit")
@@ -110,27 +128,22 @@ class Headroom(pn.viewable.Viewer):
         return pn.widgets.Tabulator(ev, pagination="remote", page_size=10, disabled=True, show_index=False,
                                     sizing_mode="stretch_width")
 
+    def _table(self, *_):
+        return self.state.table()
+
+    def _bars(self, limit):
+        return headroom_bars(self.state.table(), limit)
+
     def __panel__(self):
         if self.state is None:
-            return pn.pane.Markdown("## Headroom\nNo EIA-930 data found: set `POWERFIRST_EIA930_SOURCE` to a folder "
-                                    "with the cleaned releases or EIA-930 files.")
-        s = self.state
-        table = pn.widgets.Tabulator(s.table(), pagination="remote", page_size=12, disabled=True,
-                                     show_index=False, sizing_mode="stretch_width")
+            return pn.pane.Markdown(f"## Headroom\n{no_grid_message(self.scenario)}")
         sidebar = pn.Column(
             pn.pane.Markdown("## Flexible headroom\nNorris et al. (2025) method on hourly EIA-930 demand."),
-            pn.widgets.Select.from_param(s.param.ba, name="Balancing authority"),
-            pn.widgets.Select.from_param(s.param.limit, name="Curtailment limit [%]"),
-            width=300,
+            self.ba_select, self.limit_select, width=300,
         )
         main = pn.Column(
-            pn.Row(pn.pane.HoloViews(pn.bind(self._curve, s.param.ba), sizing_mode="stretch_width"),
-                   pn.pane.HoloViews(pn.bind(self._heat, s.param.ba, s.param.limit), sizing_mode="stretch_width")),
-            pn.Tabs(("Events", pn.bind(self._events, s.param.ba, s.param.limit)),
-                    ("All BAs", table),
-                    ("By BA", pn.pane.HoloViews(pn.bind(lambda lim: headroom_bars(s.table(), lim), s.param.limit),
-                                                sizing_mode="stretch_width")),
-                    dynamic=True),
+            pn.Row(self.curve, self.heat),
+            pn.Tabs(("Events", self.events), ("All BAs", self.table), ("By BA", self.bars), dynamic=True),
             sizing_mode="stretch_width",
         )
         return pn.template.FastListTemplate(title="powerfirst · Headroom", sidebar=[sidebar], main=[main])

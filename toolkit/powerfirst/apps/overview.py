@@ -8,6 +8,8 @@ import panel as pn
 import param
 import xarray as xr
 
+from powerfirst.apps._data import default_scenario, sites_and_energy, sites_note
+from powerfirst.scenarios.spec import Scenario
 from powerfirst.viz.overview import site_map, site_profiles
 
 __app__ = ("overview", "Overview")
@@ -41,13 +43,22 @@ def site_summary(sites: xr.Dataset, energy: xr.Dataset | None) -> tuple[pd.DataF
 
 
 class OverviewState(param.Parameterized):
-    """State of the Overview: which variable colours the map, which site and month the detail shows."""
+    """State of the Overview: which variable colours the map, which site and month the detail shows.
 
+    The scenario gives the sites and their energy cube (``sites``, ``weather``); ``sites`` and
+    ``energy`` replace them (``energy=None`` with ``sites`` given: no energy cube).
+    """
+
+    scenario = param.ClassSelector(class_=Scenario, doc="the scenario: sites and weather")
     variable = param.Selector(default=None, objects=[], check_on_set=True, doc="variable colouring the sites")
     site = param.Selector(default=None, objects=[], check_on_set=True, doc="site shown in the detail")
     month = param.Integer(default=7, bounds=(1, 12), doc="month of the hourly profiles")
 
-    def __init__(self, sites: xr.Dataset, energy: xr.Dataset | None = None, **params):
+    def __init__(self, scenario: Scenario | None = None, *, sites: xr.Dataset | None = None,
+                 energy: xr.Dataset | None = None, **params):
+        scenario = default_scenario() if scenario is None else scenario
+        if sites is None:
+            sites, energy = sites_and_energy(scenario)
         self.sites = sites
         self.energy = energy
         self.summary, self.labels = site_summary(sites, energy)
@@ -56,15 +67,7 @@ class OverviewState(param.Parameterized):
         self.param.site.objects = list(self.summary["site"])
         params.setdefault("variable", "solar_cf_mean" if "solar_cf_mean" in variables else variables[0])
         params.setdefault("site", self.summary["site"].iloc[0])
-        super().__init__(**params)
-
-    @classmethod
-    def from_default(cls, **params) -> OverviewState:
-        """The demo sites and the default energy cube (built by ``powerfirst demo``)."""
-        from powerfirst.cubes.default import load_demo_cubes
-
-        sites, energy = load_demo_cubes()
-        return cls(sites, energy, **params)
+        super().__init__(scenario=scenario, **params)
 
     def label(self, variable: str | None = None) -> str:
         return self.labels[variable or self.variable]
@@ -91,23 +94,12 @@ class OverviewState(param.Parameterized):
         return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in row.items()}
 
 
-@pn.cache
-def _default_state_data():
-    from powerfirst.cubes.default import load_demo_cubes
-
-    return load_demo_cubes()
-
-
 class Overview(pn.viewable.Viewer):
     """The Overview dashboard (served, or shown inline in a notebook)."""
 
-    def __init__(self, state: OverviewState | None = None, **params):
+    def __init__(self, state: OverviewState | None = None, *, scenario: Scenario | None = None, **params):
         super().__init__(**params)
-        if state is None:
-            sites, energy = _default_state_data()
-            state = OverviewState(sites, energy)
-        self.state = state
-        s = state
+        self.state = s = state if state is not None else OverviewState(scenario)
         self.variable_select = pn.widgets.Select.from_param(s.param.variable, name="Colour sites by")
         self.variable_select.options = {s.label(v): v for v in s.param.variable.objects}
         self.site_select = pn.widgets.Select.from_param(s.param.site, name="Site")
@@ -152,7 +144,8 @@ class Overview(pn.viewable.Viewer):
 
     def __panel__(self):
         sidebar = pn.Column(
-            pn.pane.Markdown("## powerfirst\nEnergy-first siting of AI compute. Demo sites are illustrative."),
+            pn.pane.Markdown("## powerfirst\nEnergy-first siting of AI compute. "
+                             f"{sites_note(self.state.scenario, self.state.sites)}"),
             self.variable_select, self.site_select, self.month_slider, width=320,
         )
         main = pn.Column(

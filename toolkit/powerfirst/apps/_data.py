@@ -1,0 +1,138 @@
+"""The one data layer of the apps: the scenario an app starts from and the loads every app shares.
+
+Each app's state is a :class:`~powerfirst.scenarios.Scenario`; what an app reads follows from it
+through the wiring helpers of :mod:`powerfirst.scenarios.run`.  The loads that are expensive and
+the same for every browser session are cached for the server's lifetime with ``pn.cache``, keyed
+by the settings they depend on:
+
+* :func:`grid_cube` — the grid cube of ``grid.source``, ``grid.years``, ``grid.bas`` (and
+  ``grid.screen``), read by :func:`powerfirst.scenarios.run.load_grid`;
+* :func:`demo_cubes` — the demo sites and their energy cube
+  (:func:`powerfirst.cubes.default.load_demo_cubes`);
+* :func:`demand_cube` — the demand cube of ``demand.scenarios``, ``demand.regions``, ``demand.years``.
+
+The cached objects are shared between sessions: apps read them and never change them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import panel as pn
+import xarray as xr
+
+from powerfirst.paths import shared_data_dir
+from powerfirst.scenarios.run import load_energy, load_grid, load_sites
+from powerfirst.scenarios.spec import Scenario
+
+__all__ = ["default_source", "default_scenario", "grid_cube", "demo_cubes", "sites_and_energy", "demand_cube",
+           "sites_note", "no_grid_message"]
+
+
+def default_source() -> Path | None:
+    """The EIA-930 source of the apps: ``$POWERFIRST_EIA930_SOURCE``, else ``eia930`` of the shared
+    data folder (:func:`powerfirst.paths.shared_data_dir`) when present; None when neither exists."""
+    env = os.environ.get("POWERFIRST_EIA930_SOURCE")
+    if env:
+        return Path(env)
+    shared = shared_data_dir()
+    return shared / "eia930" if shared is not None and (shared / "eia930").is_dir() else None
+
+
+def default_scenario(**settings) -> Scenario:
+    """A new scenario (one per session) with the default settings and ``grid.source`` =
+    :func:`default_source`; ``settings`` as ``{'section.key': value}`` replace defaults."""
+    sc = Scenario(name="apps")
+    src = default_source()
+    sc.grid.source = None if src is None else str(src)
+    for key, value in settings.items():
+        section, _, name = key.partition(".")
+        setattr(getattr(sc, section), name, value)
+    return sc
+
+
+@pn.cache(max_items=8)
+def _grid(source: str, years: tuple[int, int], bas: tuple[str, ...], screen: bool) -> xr.Dataset:
+    sc = Scenario()
+    sc.grid.source, sc.grid.years, sc.grid.bas, sc.grid.screen = source, years, list(bas), screen
+    return load_grid(sc).load()
+
+
+def grid_cube(scenario: Scenario, *, bas: Sequence[str] | None = None,
+              years: tuple[int, int] | None = None) -> xr.Dataset | None:
+    """The grid cube (``ba`` x ``time``) of the scenario's grid settings, read once per server; None
+    without ``grid.source``.  ``bas`` and ``years`` stand in for ``grid.bas`` and ``grid.years``."""
+    g = scenario.grid
+    if not g.source:
+        return None
+    bas = tuple(g.bas) if bas is None else tuple(bas)
+    years = tuple(g.years) if years is None else tuple(years)
+    return _grid(str(g.source), (int(years[0]), int(years[-1])), tuple(map(str, bas)), bool(g.screen))
+
+
+@pn.cache
+def demo_cubes() -> tuple[xr.Dataset, xr.Dataset]:
+    """The demo sites and their energy cube (lazy), opened once per server."""
+    from powerfirst.cubes.default import load_demo_cubes
+
+    return load_demo_cubes()
+
+
+def _uses_demo_cube(sc: Scenario) -> bool:
+    # the condition under which powerfirst.scenarios.run.load_energy returns the demo cube
+    w, default = sc.weather, type(sc.weather)()
+    return (sc.sites.source == "demo" and not w.files and w.year == default.year
+            and w.max_station_km == default.max_station_km)
+
+
+def sites_and_energy(scenario: Scenario) -> tuple[xr.Dataset, xr.Dataset]:
+    """The scenario's sites and their energy cube (lazy): the cached demo cubes for the demo sites
+    with default weather, else :func:`~powerfirst.scenarios.run.load_sites` and
+    :func:`~powerfirst.scenarios.run.load_energy`."""
+    if _uses_demo_cube(scenario):
+        sites, energy = demo_cubes()
+        if scenario.sites.select:
+            sites = load_sites(scenario)
+            energy = energy.sel(site=sites["site"].values)
+        return sites, energy
+    sites = load_sites(scenario)
+    return sites, load_energy(scenario, sites)
+
+
+@pn.cache(max_items=4)
+def _demand(scenarios: tuple[str, ...], regions: tuple[str, ...], years: tuple[int, int]) -> xr.Dataset:
+    from powerfirst.models.forecast import demand_cube as build
+
+    return build(list(scenarios), list(regions), tuple(range(years[0], years[1] + 1)))
+
+
+def demand_cube(scenario: Scenario) -> xr.Dataset:
+    """The demand cube of ``demand.scenarios``, ``demand.regions`` (default: every region of the
+    model) and ``demand.years``, built once per server."""
+    from powerfirst.models.forecast.annual import REGIONS
+
+    d = scenario.demand
+    regions = tuple(d.regions) or tuple(REGIONS)
+    return _demand(tuple(d.scenarios), regions, (int(d.years[0]), int(d.years[1])))
+
+
+def sites_note(scenario: Scenario, sites: xr.Dataset | None = None) -> str:
+    """One sentence saying where the sites come from (for a sidebar)."""
+    from powerfirst.paths import demo_sites_path
+
+    source = sites.attrs.get("source") if sites is not None else None
+    if source is None:
+        source = "demo" if scenario.sites.source == "demo" else scenario.sites.source
+    demo = source == "demo" or Path(source).resolve() == demo_sites_path().resolve()
+    return "Demo sites are illustrative." if demo else f"Sites from `{Path(source).name}`."
+
+
+def no_grid_message(scenario: Scenario) -> str:
+    """What to do when the scenario has no grid data (Markdown)."""
+    if scenario.grid.source:
+        return f"The grid source `{scenario.grid.source}` holds no hourly demand for these balancing authorities."
+    return ("No EIA-930 data: the scenario has no grid source. Set `grid.source` to a folder with the cleaned "
+            "releases or EIA-930 files, or set `POWERFIRST_EIA930_SOURCE` (default: `eia930` in "
+            "`../shared/data` or `$POWERFIRST_SHARED_DATA`).")
