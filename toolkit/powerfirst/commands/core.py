@@ -98,13 +98,29 @@ def _cfg_serve(p: argparse.ArgumentParser):
     p.add_argument("--allow-websocket-origin", action="append", default=None,
                    help="extra allowed websocket origins (host[:port])")
     p.add_argument("--show", action="store_true", help="open a browser")
+    p.add_argument("--num-procs", type=int, default=1,
+                   help="server processes sharing the port (fork; 0 = one per CPU; default 1)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="threads per process that build sessions and run callbacks (default: Panel's, none)")
 
 
 @command("serve", "serve the dashboards (Overview, ...) at http://localhost:5006", _cfg_serve)
 def cmd_serve(args) -> int:
     from powerfirst.apps import serve
 
-    serve(port=args.port, address=args.address, show=args.show, websocket_origin=args.allow_websocket_origin)
+    if args.num_procs < 0:
+        raise ValueError(f"--num-procs must be >= 0, found {args.num_procs}")
+    if args.threads is not None and args.threads < 1:
+        raise ValueError(f"--threads must be >= 1, found {args.threads}")
+    extra = {}
+    if args.num_procs != 1:
+        extra["num_procs"] = args.num_procs
+    if args.threads:
+        import panel as pn
+
+        pn.config.nthreads = args.threads
+    serve(port=args.port, address=args.address, show=args.show, websocket_origin=args.allow_websocket_origin,
+          **extra)
     return 0
 
 
