@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -39,8 +40,9 @@ def free_port() -> int:
 def start(extra: list[str]) -> tuple[subprocess.Popen, str]:
     port = free_port()
     exe = str(Path(sys.executable).with_name("powerfirst"))
+    # its own process group: --num-procs forks workers, which are stopped with the group
     proc = subprocess.Popen([exe, "serve", "--port", str(port), "--address", "127.0.0.1", *extra], cwd=REPO,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 180
     while time.time() < deadline:
@@ -51,8 +53,22 @@ def start(extra: list[str]) -> tuple[subprocess.Popen, str]:
             if proc.poll() is not None:
                 raise RuntimeError("powerfirst serve exited") from None
             time.sleep(0.5)
-    proc.kill()
+    stop(proc)
     raise RuntimeError("powerfirst serve did not answer within 180 s")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """Stop the server and every worker it forked (its process group)."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(20)
+            time.sleep(1)
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def load(url: str) -> float | None:
@@ -79,11 +95,7 @@ def measure(extra: list[str]) -> dict:
             lat = list(ex.map(load, urls))
         wall = time.perf_counter() - t0
     finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
     ok = np.array([x for x in lat if x is not None])
     ser = np.array([x for x in serial if x is not None])
     return {"p50_s": round(float(np.percentile(ok, 50)), 2) if ok.size else None,
