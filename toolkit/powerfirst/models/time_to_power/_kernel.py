@@ -154,7 +154,7 @@ def sample_stages(table, dist_id, keys, corr_w, common_z, n_draws, out):
 
 
 @numba.njit(inline="always")
-def _run_block(i, nb, d0, table, dist_id, keys, corr_w, common_z, ops, node_scale, node_shift, vals, regs,
+def _run_block(i, nb, d0, table, dist_id, keys, corr_w, common_z, ops, node_scale, node_shift, op_on, vals, regs,
                fix_stage, fix_value):
     n_stages = dist_id.shape[1]
     for s in range(n_stages):
@@ -175,6 +175,8 @@ def _run_block(i, nb, d0, table, dist_id, keys, corr_w, common_z, ops, node_scal
                 for b in range(nb):
                     vals[s, b] = _fast(table, row, key, d0 + b)
     for k in range(ops.shape[0]):
+        if not op_on[i, ops[k, 4]]:  # the op belongs to a path the site cannot take
+            continue
         code = ops[k, 0]
         dst = ops[k, 1]
         if code == OP_LOAD:
@@ -257,6 +259,18 @@ def _ramp(i, p, b, regs, comp_reg, n_comp, mw_grid, mw_site, target, t_buf, g_bu
 
 
 @numba.njit(inline="always")
+def _live(i, p, n_comp, mw_grid, mw_site):
+    """Number of components of path p with MW at site i, and the last of them."""
+    nlive = 0
+    clive = 0
+    for c in range(n_comp[p]):
+        if mw_grid[i, p, c] > 0.0 or mw_site[i, p, c] > 0.0:
+            nlive += 1
+            clive = c
+    return nlive, clive
+
+
+@numba.njit(inline="always")
 def _disc_int(t, k):
     """Integral of the discount factor exp(-k s) from 0 to t [month] (t when k = 0)."""
     if k == 0.0:
@@ -287,7 +301,7 @@ def _quantiles(hist, n_bins, bins_per_month, quantiles, out_row):
 
 
 @numba.njit(parallel=True, cache=True)
-def run_sites(table, dist_id, keys, corr_w, common_z, ops, node_scale, node_shift, n_regs,
+def run_sites(table, dist_id, keys, corr_w, common_z, ops, node_scale, node_shift, op_on, n_regs,
               comp_reg, n_comp, mw_grid, mw_site, target,
               n_draws, bins_per_month, n_bins, n_months, horizon, disc_k, quantiles,
               q_out, qfull_out, prob_out, mw_out, mwm_out, dmwm_out, never_out, never_full_out, keep, draws_out):
@@ -321,16 +335,15 @@ def run_sites(table, dist_id, keys, corr_w, common_z, ops, node_scale, node_shif
         d_hz = _disc_int(hz, disc_k)
         for d0 in range(0, n_draws, BLOCK):
             nb = min(BLOCK, n_draws - d0)
-            _run_block(i, nb, d0, table, dist_id, keys, corr_w, common_z, ops, node_scale, node_shift, vals, regs,
-                       -1, 0.0)
+            _run_block(i, nb, d0, table, dist_id, keys, corr_w, common_z, ops, node_scale, node_shift, op_on, vals,
+                       regs, -1, 0.0)
             for p in range(n_out):
-                if n_comp[p] == 1:
-                    mw1 = min(mw_grid[i, p, 0] + mw_site[i, p, 0], target[i])
-                    full1 = mw1 >= target[i] * (1.0 - 1e-9)
-                    r = comp_reg[p, 0]
+                nlive, clive = _live(i, p, n_comp, mw_grid, mw_site)
+                if nlive <= 1:  # one component with MW: no ramp to compose
+                    mw1 = min(mw_grid[i, p, clive] + mw_site[i, p, clive], target[i]) if nlive == 1 else 0.0
+                    r = comp_reg[p, clive]
                     if mw1 <= 0.0:
                         hist[p, n_bins] += nb
-                        hfull[p, n_bins] += nb
                         if keep:
                             for b in range(nb):
                                 draws_out[i, p, d0 + b] = np.nan
@@ -345,17 +358,14 @@ def run_sites(table, dist_id, keys, corr_w, common_z, ops, node_scale, node_shif
                             if k > n_bins:
                                 k = n_bins
                         hist[p, k] += 1
-                        if full1:
-                            hfull[p, k] += 1
-                        else:
-                            hfull[p, n_bins] += 1
                         if t0 < hz:
                             acc += hz - t0
-                            dacc += d_hz - _disc_int(t0, disc_k)
+                            if disc_k != 0.0:
+                                dacc += d_hz - _disc_int(t0, disc_k)
                         if keep:
                             draws_out[i, p, d0 + b] = t0 if t0 < 0.5 * NEVER else np.nan
                     mwm[p] += acc * mw1
-                    dmwm[p] += dacc * mw1
+                    dmwm[p] += (dacc if disc_k != 0.0 else acc) * mw1
                     continue
                 for b in range(nb):
                     n = _ramp(i, p, b, regs, comp_reg, n_comp, mw_grid, mw_site, target,
@@ -390,6 +400,14 @@ def run_sites(table, dist_id, keys, corr_w, common_z, ops, node_scale, node_shif
                             dmwm[p] += ev_mw[e] * (d_hz - _disc_int(t, disc_k))
                     hfull[p, kf] += 1
         for p in range(n_out):
+            nlive, clive = _live(i, p, n_comp, mw_grid, mw_site)
+            if nlive <= 1:  # one supply: full power is first power when it covers the target, else never
+                mw1 = min(mw_grid[i, p, clive] + mw_site[i, p, clive], target[i]) if nlive == 1 else 0.0
+                if mw1 > 0.0 and mw1 >= target[i] * (1.0 - 1e-9):
+                    for k in range(n_bins + 1):
+                        hfull[p, k] = hist[p, k]
+                else:
+                    hfull[p, n_bins] = n_draws
             _quantiles(hist[p], n_bins, bins_per_month, quantiles, q_out[i, p])
             _quantiles(hfull[p], n_bins, bins_per_month, quantiles, qfull_out[i, p])
             cum = 0
@@ -404,8 +422,9 @@ def run_sites(table, dist_id, keys, corr_w, common_z, ops, node_scale, node_shif
                 prob_out[i, p, m] = cum / n_draws
             never_out[i, p] = hist[p, n_bins] / n_draws
             never_full_out[i, p] = hfull[p, n_bins] / n_draws
-            if n_comp[p] == 1:
-                mw1 = mw_grid[i, p, 0] + mw_site[i, p, 0]
+            nlive, clive = _live(i, p, n_comp, mw_grid, mw_site)
+            if nlive <= 1:
+                mw1 = mw_grid[i, p, clive] + mw_site[i, p, clive] if nlive == 1 else 0.0
                 if mw1 > target[i]:
                     mw1 = target[i]
                 for m in range(n_months + 1):
@@ -436,7 +455,7 @@ def _p50_from_hist(h, n_bins, bins_per_month, n_draws):
 
 
 @numba.njit(parallel=True, cache=True)
-def tornado_sites(table, dist_id, keys, corr_w, common_z, ops, node_scale, node_shift, n_regs,
+def tornado_sites(table, dist_id, keys, corr_w, common_z, ops, node_scale, node_shift, op_on, n_regs,
                   comp_reg, n_comp, mw_grid, mw_site, target, n_draws, bins_per_month, n_bins,
                   fix_u, out):
     """P50 first-power time [month] per site, path and stage with that stage fixed at each level
@@ -473,7 +492,7 @@ def tornado_sites(table, dist_id, keys, corr_w, common_z, ops, node_scale, node_
                 for d0 in range(0, n_draws, BLOCK):
                     nb = min(BLOCK, n_draws - d0)
                     _run_block(i, nb, d0, table, dist_id, keys, corr_w, common_z, ops, node_scale, node_shift,
-                               vals, regs, s, fixv)
+                               op_on, vals, regs, s, fixv)
                     for p in range(n_out):
                         for b in range(nb):
                             n = _ramp(i, p, b, regs, comp_reg, n_comp, mw_grid, mw_site, target,

@@ -308,6 +308,7 @@ class Prepared:
     dist_params: list = field(default_factory=list)   # (distribution, p50, p90, low, mode, high, values, u_floor)
     nodes: list = field(default_factory=list)          # (path, Stage)
     node_shift: np.ndarray | None = None              # (site, node) float32 [month]
+    op_on: np.ndarray | None = None                   # (site, base path) bool: the site can take the path
     available: np.ndarray | None = None               # (site, path) bool
     reason: np.ndarray | None = None                  # (site, path) str: why a path is unavailable
     defaults: pd.DataFrame | None = None              # (site x input) bool: the default was used
@@ -492,10 +493,12 @@ def prepare(sites, paths: Sequence[str] | str = PATHS, *, stages: pd.DataFrame |
     s_index = {s: i for i, s in enumerate(stage_names)}
     ops, nodes, out_reg = [], [], {}
 
+    b_index = {p: i for i, p in enumerate(base)}
+
     def load(node, path):
         nodes.append((path, node))
         r = len(ops)
-        ops.append((_k.OP_LOAD, r, s_index[node.name], len(nodes) - 1))
+        ops.append((_k.OP_LOAD, r, s_index[node.name], len(nodes) - 1, b_index[path]))
         return r
 
     def compile_(node, path):
@@ -506,15 +509,15 @@ def prepare(sites, paths: Sequence[str] | str = PATHS, *, stages: pd.DataFrame |
             clock = load(node.clock, path)
             w = load(node.withdrawal, path)
             r = len(ops)
-            ops.append((_k.OP_FAILIF, r, w, clock))
+            ops.append((_k.OP_FAILIF, r, w, clock, b_index[path]))
             r2 = len(ops)
-            ops.append((_k.OP_ADD, r2, body, r))
+            ops.append((_k.OP_ADD, r2, body, r, b_index[path]))
             return r2
         regs = [compile_(p, path) for p in node.parts]
         acc = regs[0]
         for r2 in regs[1:]:
             r = len(ops)
-            ops.append((_k.OP_ADD if isinstance(node, Series) else _k.OP_MAX, r, acc, r2))
+            ops.append((_k.OP_ADD if isinstance(node, Series) else _k.OP_MAX, r, acc, r2, b_index[path]))
             acc = r
         return acc
 
@@ -693,6 +696,18 @@ def prepare(sites, paths: Sequence[str] | str = PATHS, *, stages: pd.DataFrame |
     if "mobile_bridge" in base:
         base_mw["mobile_bridge"] = (zero, np.minimum(target, col["bridge_mw"]))
         need("mobile_bridge", col["bridge_mw"], "bridge_mw is 0 (no temporary generation)")
+    # a base path the site cannot take (0 MW) is neither drawn nor run
+    op_on = np.zeros((n, len(base)), bool)
+    for b, name in enumerate(base):
+        g, o = base_mw[name]
+        op_on[:, b] = (np.asarray(g) + np.asarray(o)) > 0
+    for j, (path, _st) in enumerate(nodes):
+        node_scale[~op_on[:, b_index[path]], j] = 0.0
+    active[:] = False
+    for j, (_path, st) in enumerate(nodes):
+        active[:, s_index[st.name]] |= node_scale[:, j] > 0
+    dist_id[~active] = -1
+    ops, out_reg, op_on = _share_ops(ops, out_reg, node_scale, node_shift, op_on)
     max_c = max(len(c) for c in comps)
     comp_reg = np.zeros((len(paths), max_c), np.int64)
     mw_grid = np.zeros((n, len(paths), max_c))
@@ -717,6 +732,59 @@ def prepare(sites, paths: Sequence[str] | str = PATHS, *, stages: pd.DataFrame |
         supply_chain=np.array([bool(rows_by_stage[s]["supply_chain"].iloc[0]) for s in stage_names]),
         ops=ops, n_regs=len(ops), node_scale=node_scale, comp_reg=comp_reg,
         n_comp=np.array([len(c) for c in comps], np.int64), mw_grid=mw_grid, mw_site=mw_site, target=target,
-        mw=mw, dist_params=dist_params, nodes=nodes, node_shift=node_shift, available=available, reason=reason,
+        mw=mw, dist_params=dist_params, nodes=nodes, node_shift=node_shift, op_on=op_on, available=available,
+        reason=reason,
         defaults=used, row_used=row_used, covers_used=covers_used)
 
+
+
+def _share_ops(ops: np.ndarray, out_reg: dict, node_scale: np.ndarray, node_shift: np.ndarray, base_on: np.ndarray):
+    """Common subexpressions of the path programs computed once (value numbering).
+
+    Two LOADs of the same stage whose node scale and shift are equal at every site are one
+    register; an ADD, MAX or FAILIF of the same registers is one register.  The paths share the
+    site branch and the energisation this way.  Each op runs for a site when any path using it
+    is open to the site: returns (ops, out_reg, op_on) with ``ops[:, 4]`` indexing the columns of
+    ``op_on`` (site, mask).
+    """
+    canon: dict[tuple, int] = {}
+    node_canon = np.empty(node_scale.shape[1], np.int64)
+    for j in range(node_scale.shape[1]):
+        node_canon[j] = canon.setdefault((node_scale[:, j].tobytes(), node_shift[:, j].tobytes()), j)
+    reg_map: dict[int, int] = {}
+    vn: dict[tuple, int] = {}
+    new: list[list[int]] = []
+    users: list[set] = []
+    for code, dst, a, b, path in ops.tolist():
+        if code == _k.OP_LOAD:
+            j = int(node_canon[b])
+            key = (code, a, j)
+            row = [code, 0, a, j]
+        else:
+            x, y = reg_map[a], reg_map[b]
+            if code in (_k.OP_ADD, _k.OP_MAX) and x > y:
+                x, y = y, x
+            key = (code, x, y)
+            row = [code, 0, x, y]
+        if key in vn:
+            reg_map[dst] = vn[key]
+            users[vn[key]].add(path)
+            continue
+        r = len(new)
+        row[1] = r
+        new.append(row)
+        users.append({path})
+        vn[key] = r
+        reg_map[dst] = r
+    combos: dict[frozenset, int] = {}
+    cols = []
+    out = np.empty((len(new), 5), np.int64)
+    for k, row in enumerate(new):
+        u = frozenset(users[k])
+        if u not in combos:
+            combos[u] = len(combos)
+            cols.append(np.logical_or.reduce([base_on[:, b] for b in sorted(u)]))
+        out[k, :4] = row
+        out[k, 4] = combos[u]
+    op_on = np.stack(cols, axis=1) if cols else np.zeros((base_on.shape[0], 0), bool)
+    return out, {p: reg_map[r] for p, r in out_reg.items()}, op_on

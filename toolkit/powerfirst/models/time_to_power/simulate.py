@@ -127,7 +127,7 @@ def _run_chunk(prep: Prepared, keys, corr_w, common_z, lo, hi, n_draws, months, 
     n_bins = int(max_months * bins_per_month)
     run = _k.run_sites_serial if serial else _k.run_sites
     args = (prep.table, prep.dist_id[sl], keys[sl], corr_w, common_z, prep.ops, prep.node_scale[sl],
-            prep.node_shift[sl], prep.n_regs, prep.comp_reg, prep.n_comp, prep.mw_grid[sl], prep.mw_site[sl],
+            prep.node_shift[sl], prep.op_on[sl], prep.n_regs, prep.comp_reg, prep.n_comp, prep.mw_grid[sl], prep.mw_site[sl],
             prep.target[sl])
     run(*args, int(n_draws), int(bins_per_month), n_bins, int(months), np.ascontiguousarray(horizon[sl], float),
         float(disc_k), np.asarray(quantiles, float), q, qf, prob, mwa, mwm, dmwm, never, never_full, bool(keep), draws)
