@@ -20,7 +20,13 @@ import pandas as pd
 import powerfirst as pf
 from _common import best_of, peak_rss_mb, report
 from powerfirst.io.sites import sites_to_frame
-from powerfirst.models.time_to_power import ALL_PATHS, PATHS, first_power_reference, prepare, time_to_power
+from powerfirst.models.time_to_power import (
+    ALL_PATHS,
+    PATHS,
+    first_power_reference,
+    prepare,
+    time_to_power,
+)
 
 N_SITES = int(os.environ.get("TTP_SITES", 10_000))
 N_DRAWS = int(os.environ.get("TTP_DRAWS", 10_000))

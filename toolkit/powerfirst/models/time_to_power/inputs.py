@@ -20,7 +20,6 @@ from powerfirst.models.time_to_power.graph import (
     DEFAULT_SOLAR_CF,
     DISTRIBUTIONS,
     PATH_GRAPHS,
-    PATH_REQUIRES,
     PATHS,
     Series,
     Stage,

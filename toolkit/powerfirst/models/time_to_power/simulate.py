@@ -1,30 +1,36 @@
 r"""Time to power: a probabilistic energisation model for every site and path.
 
-"Time to power" is the time from a start date (the interconnection request, or today) until a
-site's load can draw power.  Each energisation **path** is a graph of **stages** with uncertain
-durations, composed in series (durations add) and in parallel (the slowest branch sets the
-pace):
+"Time to power" is the time from a site's ``start_date`` (month 0) until its load can draw
+power.  Each energisation **path** is a graph of **stages** with uncertain durations, composed in
+series (durations add) and in parallel (the slowest branch sets the pace):
 
-* ``grid_firm`` — the interconnection queue (request to energisation of the grid connection)
-  in parallel with the network upgrades of the site's ``upgrade_class`` (large transformer,
-  breakers and switchgear, substation build, transmission line), which start once studies are
-  done, and in parallel with the site branch (land, permits, construction); then energisation.
-  MW: the full ``target_mw``.
-* ``grid_flexible`` — a non-firm, curtailable connection: shorter studies and only breakers and
-  bays; MW limited to ``firm_headroom_mw`` plus a flexible allowance (a per-BA flexible
-  headroom, e.g. from :func:`powerfirst.models.headroom.flexible_headroom`, shared among the
-  BA's sites pro rata to their unmet MW; without one, :data:`DEFAULT_FLEXIBLE_FRACTION` of the
-  site's unmet MW).
-* ``onsite_bridge`` — on-site gas generation (reciprocating engines, aeroderivative or frame
-  turbines, fuel cells: ``bridge_technology``) with its equipment lead time and air permit;
-  MW limited to ``gas_option_mw``.
+* ``grid_firm`` — the utility's or ISO's *large-load* process (``large_load_interconnection``:
+  load-service and facility studies, the transmission owner's substation; rows by region and
+  size class, each saying which stages its figure already covers, which are then not added),
+  the upgrades of the site's ``upgrade_class`` the figure does not cover (after its studies),
+  in parallel with the site branch (land, permits, construction or a brownfield fit-out); then
+  energisation.  The request runs on its own clock from ``request_date`` and may be withdrawn
+  (competing risk ``withdrawal``, fitted on queue data).  MW: the full ``target_mw``.
+* ``grid_flexible`` — a non-firm, curtailable connection (``flexible_interconnection`` then
+  breakers and bays); MW limited to ``firm_headroom_mw`` plus a flexible allowance (a per-BA
+  flexible headroom, e.g. from :func:`powerfirst.models.headroom.flexible_headroom`, shared
+  among the BA's sites pro rata to their unmet MW; without one,
+  :data:`DEFAULT_FLEXIBLE_FRACTION` of the site's unmet MW).
+* ``existing_service`` — capacity already at the site (``existing_service_mw``).
+* ``colocation`` — next to or behind the meter of an existing plant (``colocated_plant_mw``).
+* ``mobile_bridge`` — temporary or mobile generation (``bridge_mw``); ``bridge_then_grid`` is
+  ``mobile_bridge+grid_firm``.
+* ``onsite_generation`` — permanent engines, turbines or fuel cells (``bridge_technology``)
+  with their own switchgear and substation; ``onsite_bridge`` the same without them (earlier
+  versions' path).
 * ``solar_storage`` — on-site PV plus batteries (plus the existing firm headroom as a partial
   grid connection); MW = the firm-equivalent of PV + storage (:func:`firm_equivalent_mw`) plus
   the firm headroom.
-* combinations ``"a+b"`` (e.g. ``"grid_flexible+grid_firm"``, ``"onsite_bridge+grid_firm"``) —
-  MW ramps over time: at time :math:`t` the site has
+* combinations ``"a+b"`` — MW ramps over time: at time :math:`t` the site has
   :math:`\min(\mathrm{target}, \max_{c\ \mathrm{grid}} M_c 1[T_c \le t] + \sum_{c\ \mathrm{on\ site}} M_c 1[T_c \le t])`
   (grid connections nest, on-site supplies add); first power is the first component live.
+
+A path a site cannot take (0 MW) is reported in ``available`` / ``unavailable_reason``.
 
 Stage durations are distributions (lognormal from P50/P90, triangular, empirical, fixed) from
 the stage table ``data/time_to_power/stages.csv`` (defaults from the facts tables, with
@@ -43,8 +49,9 @@ P10 or P90).  See :mod:`powerfirst.models.time_to_power._kernel` for the sampler
 
 References
 ----------
-Rand, J. et al. (2025). *Queued Up: 2025 Edition. Characteristics of Power Plants Seeking
-Transmission Interconnection as of the End of 2024.* Lawrence Berkeley National Laboratory.
+The sources of every stage row are in ``data/time_to_power/stages.csv`` and its README.
+Rand, J. et al. (2025). *Queued Up: 2025 Edition.* Lawrence Berkeley National Laboratory (the
+generator queues; context for the withdrawal hazard).
 President's National Infrastructure Advisory Council (2024). *Addressing the Critical Shortage
 of Power Transformers to Ensure Reliability of the U.S. Grid.*
 Norris, T. H. et al. (2025). *Rethinking Load Growth.* Nicholas Institute, Duke University.
@@ -65,7 +72,6 @@ from powerfirst.models.time_to_power.graph import (
     DEFAULT_FLEXIBLE_FRACTION,
     NEVER,
     PATH_GRAPHS,
-    PATHS,
     evaluate_graph,
     quantile_function,
 )
