@@ -25,7 +25,7 @@ stage)::
 
     stage, path, attribute, op, value, scale, kind, note
 
-``stage`` may name one occurrence of a stage in a path graph (``interconnection_queue@studies``);
+``stage`` may name one occurrence of a stage in a path graph (``large_load_interconnection@studies``);
 ``path`` is a path name or ``*``; ``op`` is one of ``== != in not_in < <= > >=`` (``in`` takes
 ``a|b``), and ``attribute = *`` applies to every site.
 
