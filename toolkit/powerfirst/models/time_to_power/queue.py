@@ -275,7 +275,11 @@ def stage_rows_from_fit(fit: pd.DataFrame, *, region: str = "PJM", stage: str = 
                         source: str = "", **select) -> pd.DataFrame:
     """A stage-table row (lognormal P50/P90 of one fitted group) to append to the stage table.
 
-    ``select`` picks the group, e.g. ``fuel_group='all', cohort='2015-2020'``.
+    ``select`` picks the group, e.g. ``fuel_group='all', cohort='2015-2020'``.  The default stage
+    name ``interconnection_queue`` is read as ``large_load_interconnection``: use it with a
+    large-load queue export; a generator queue (the PJM files) describes another process — use
+    :func:`fit_withdrawal` and :func:`withdrawal_rows_from_fit` for its withdrawal hazard.  The
+    row says that its request-to-in-service figure covers the upgrades.
 
     Raises
     ------
@@ -293,9 +297,11 @@ def stage_rows_from_fit(fit: pd.DataFrame, *, region: str = "PJM", stage: str = 
         raise KeyError(f"the fitted row {select} has no fit ({r['note']})")
     desc = ", ".join(f"{k}={v}" for k, v in select.items())
     return pd.DataFrame([{
-        "stage": stage, "paths": "grid_firm grid_flexible solar_storage", "region": region,
+        "stage": stage, "paths": "grid_firm grid_flexible solar_storage", "region": region, "size_class": "",
         "distribution": "lognormal", "p50": round(float(r["p50"]), 2), "p90": round(float(r["p90"]), 2),
         "low": np.nan, "mode": np.nan, "high": np.nan, "unit": "month", "supply_chain": False, "kind": "fit",
+        # request to in service: the fitted duration includes whatever upgrades the projects needed
+        "covers": "large_transformer breakers_switchgear substation_build transmission_line",
         "facts": "", "values": (),
         "source": source or f"fit_stage_durations on a queue export ({desc}; n={int(r['n'])}, "
                             f"in service={int(r['n_in_service'])})",
