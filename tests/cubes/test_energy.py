@@ -12,6 +12,7 @@ from powerfirst.cubes.energy import (
     PUE_BY_TIER,
     CarbonSpec,
     PVSpec,
+    WeatherStationWarning,
     WindSpec,
     build_energy_cube,
     carbon_intensity_profiles,
@@ -26,7 +27,7 @@ from powerfirst.cubes.energy import (
 )
 from powerfirst.errors import ValidationError
 from powerfirst.io.sites import read_sites, sites_from_frame
-from powerfirst.io.weather import default_station_paths, read_weather
+from powerfirst.io.weather import pvlib_station_paths, read_weather
 from powerfirst.paths import data_dir, demo_sites_path, facts_dir
 from powerfirst.schema import validate
 
@@ -67,7 +68,7 @@ SITES = [
 @pytest.fixture(scope="module")
 def stations():
     """The three US typical years pvlib ships, so that the matching cases below stay fixed."""
-    return read_weather(default_station_paths()[:3])
+    return read_weather(pvlib_station_paths())
 
 
 @pytest.fixture(scope="module")
@@ -112,21 +113,44 @@ def test_cube_is_lazy_chunked_along_site_and_validates(lazy_cube, cube):
     assert "powerfirst_version" in cube.attrs and "723170TYA.CSV" in cube.attrs["weather_sources"]
 
 
-def test_station_matching_and_analogue_warning(cube):
+def test_station_matching_and_analogue_warning(cube, sites, stations):
+    # changed on purpose: beyond max_station_km the nearest station is kept and the site is named in a
+    # warning with its distance (no silent latitude analogue); analogue=True gives the old choice
     m = cube["weather_match"].to_series()
     st = cube["weather_station"].to_series()
     assert m["ASH"] == "nearest" and st["ASH"] == "723170"
     assert m["GSO"] == "nearest" and float(cube["weather_distance_km"].sel(site="GSO")) < 1
-    assert m["PHX"] == "latitude-analogue" and st["PHX"] == "723170"  # |33.4| closest to 36.1
-    assert m["DUB"] == "latitude-analogue" and st["DUB"] == "703165"  # |53.4| closest to 55.3
-    assert "latitude-analogue station" in cube.attrs["warning"] and "DUB" in cube.attrs["warning"]
+    assert m["PHX"] == "nearest-beyond-max" and m["DUB"] == "nearest-beyond-max"
+    d_phx = float(cube["weather_distance_km"].sel(site="PHX"))
+    assert f"PHX: station" in cube.attrs["weather_warning"] and f"{d_phx:.0f} km away" in cube.attrs["weather_warning"]
+    assert "km away" in str(cube["weather_warning"].sel(site="DUB").values)
+    assert str(cube["weather_warning"].sel(site="GSO").values) == ""
+    with pytest.warns(WeatherStationWarning, match="PHX"):
+        ana = build_energy_cube(sites, stations, analogue=True)
+    m = ana["weather_match"].to_series()
+    assert m["PHX"] == "latitude-analogue" and str(ana["weather_station"].sel(site="PHX").values) == "723170"
+    assert m["DUB"] == "latitude-analogue" and str(ana["weather_station"].sel(site="DUB").values) == "703165"
 
 
 def test_match_stations_other_hemisphere_and_shift():
     idx, dist, match = match_stations([-33.9, 40.0], [151.2, -80.0], [36.1, 55.3], [-79.9, -160.5])
-    assert list(match) == ["latitude-analogue-other-hemisphere", "nearest"]
-    assert idx[0] == 0 and 400 < dist[1] < 450  # (40 N, 80 W) to Greensboro
+    assert list(match) == ["nearest-other-hemisphere", "nearest"]
+    assert 400 < dist[1] < 450  # (40 N, 80 W) to Greensboro
+    idx, dist, match = match_stations([-33.9, 40.0], [151.2, -80.0], [36.1, 55.3], [-79.9, -160.5], analogue=True)
+    assert list(match) == ["latitude-analogue-other-hemisphere", "nearest"] and idx[0] == 0
     assert list(solar_time_shift_hours([-50.0, 170.0, 10.0], [-80.0, -170.0, 10.0])) == [2, -1, 0]
+
+
+def test_station_choice_is_elevation_aware():
+    # a site at 2,000 m between a valley station 50 km away (100 m) and a mountain station 120 km away
+    # (1,900 m): sqrt(50^2 + 190^2) = 196 > sqrt(120^2 + 10^2) = 120 -> the mountain station
+    lat0, lon0 = 40.0, -105.0
+    st_lat = [lat0 + 50 / 111.2, lat0 - 120 / 111.2]
+    idx, dist, _ = match_stations([lat0], [lon0], st_lat, [lon0, lon0], site_elevation=[2000.0],
+                                  station_elevation=[100.0, 1900.0])
+    assert idx[0] == 1 and dist[0] == pytest.approx(120, abs=1)
+    idx, _, _ = match_stations([lat0], [lon0], st_lat, [lon0, lon0])  # without elevations: the nearest
+    assert idx[0] == 0
 
 
 def test_site_on_a_station_reproduces_its_weather(cube, stations):
@@ -176,9 +200,11 @@ def test_solar_cf_zero_at_night_and_bounded(cube):
     cf, clear = cube["solar_cf"], cube["ghi_clear"]
     assert float(cf.where(clear == 0).max()) == 0.0
     assert float(cf.min()) >= 0.0 and float(cf.max()) <= 1.0
-    assert float(cf.max()) <= 1 / 1.2 + 1e-12  # inverter clipping at DC/AC 1.2
-    # and never output without sun
-    assert not bool(((cf > 0) & (cube["ghi"] == 0)).any())
+    assert float(cf.max()) <= 1 / 1.34 + 1e-12  # inverter clipping at DC/AC 1.34 (ATB; was 1.2)
+    assert float(cube["solar_cf_tracking_ac"].max()) <= 1 + 1e-12
+    # and never output without light: the file's own GHI, DNI and DHI are used, so all three must be 0
+    dark = (cube["ghi"] == 0) & (cube["dni"] == 0) & (cube["dhi"] == 0)
+    assert not bool(((cf > 0) & dark).any())
 
 
 def test_clear_sky_noon_at_equinox_is_high(stations):
@@ -215,7 +241,8 @@ def oedb_curve():
 
 def test_wind_cf_equals_tabulated_curve_without_density_correction(oedb_curve):
     speeds, power = oedb_curve
-    spec = WindSpec(density_correction=False)
+    # one roughness for anemometer and site: the single log profile (the two-step profile reduces to it)
+    spec = WindSpec(density_correction=False, anemometer_roughness_length_m=0.1)
     nominal = spec.turbine().nominal_power
     assert nominal == 3.45e6 and spec.turbine().hub_height == 117
     # 10 m speeds that the logarithmic profile (z0 = 0.1 m) lifts exactly to the tabulated hub speeds

@@ -16,12 +16,14 @@ from powerfirst.io.weather import (
     default_station_paths,
     default_stations,
     fetch_pvgis_tmy,
+    pvlib_station_paths,
     read_weather,
     to_reference_year,
 )
 from powerfirst.schema import check
 
-GREENSBORO, SAND_POINT, MIAMI, *EMBEDDED = default_station_paths()
+GREENSBORO, SAND_POINT, MIAMI = pvlib_station_paths()
+EMBEDDED = default_station_paths()
 EPW_DIR = "weather/epw_us_dc_locations"
 
 
@@ -328,15 +330,14 @@ def test_fetch_pvgis_writes_a_file_read_weather_accepts(monkeypatch, tmp_path, s
 
 
 def test_default_stations_include_the_embedded_european_ones():
+    # changed on purpose: the embedded default is now the 159 shared typical years (stations.nc);
+    # the ASHRAE IWEC Amsterdam file (no redistribution allowed) is gone, Piedmont PVGIS is among them
     ds = default_stations()
-    assert ds.sizes["station"] == 3 + len(EMBEDDED) and len(EMBEDDED) == 2
-    eu = ds.sel(station=[s for s in ds.station.values if "Amsterdam" in s or "Piedmont" in s])
-    assert sorted(np.round(eu["lat"].values, 1)) == [45.0, 52.3]
-    # Amsterdam (IWEC) is milder and windier than Piedmont, Piedmont sunnier
-    ams = eu.sel(station=[s for s in eu.station.values if "Amsterdam" in s][0])
-    pie = eu.sel(station=[s for s in eu.station.values if "Piedmont" in s][0])
-    assert 8 < float(ams["temp_air"].mean()) < 12 and float(ams["wind_speed"].mean()) > float(pie["wind_speed"].mean())
-    assert float(pie["ghi"].mean()) > float(ams["ghi"].mean())
-    # at 8 E solar noon is near 11:30 UTC: Piedmont's GHI peaks in the 11 or 12 UTC hour
+    assert ds.sizes["station"] == 159 and len(EMBEDDED) == 1 and EMBEDDED[0].name == "stations.nc"
+    assert not any("IWEC" in s for s in ds["source"].values)
+    assert (ds["licence"].str.len() > 10).all() and (ds["climate_zone"].str.len() >= 1).all()
+    pie = ds.sel(station="pvgis_45.000_8.000")
+    assert float(pie["lat"]) == 45.0 and "PVGIS" in str(pie["name"].values)
+    # at 8 E solar noon is near 11:30 UTC: Piedmont's GHI peaks in the 11 or 12 UTC hour (read as UTC)
     peak_hour = int(pie["ghi"].groupby("time.hour").mean().idxmax())
     assert peak_hour in (11, 12)

@@ -12,34 +12,43 @@ position and clear sky are shared by every variable of the chunk).
 Method
 ------
 Weather at the site
-    The nearest station of ``weather`` (haversine distance).  When it is
-    farther than ``max_station_km`` (2,000 km) the station with the closest
-    absolute latitude in the same hemisphere is used instead, a *latitude
-    analogue* (``weather_match``; a warning is written in ``attrs``).  The
-    station series are shifted by the difference in solar time,
-    ``round((lon_site - lon_station) / 15)`` hours, so that diurnal cycles line
-    up (by half a year more for an analogue from the other hemisphere), and
-    the temperature is corrected for elevation with the standard lapse rate
-    −6.5 K km-1 (site elevation from ``elevation_m``, else pvlib's altitude map).
+    The station of ``weather`` (default: the 159 embedded typical years of
+    ``data/derived/weather``) with the smallest elevation-aware distance
+    ``sqrt(d^2 + (0.1 km/m x dz)^2)`` (:func:`match_stations`).  Sites
+    farther than ``warn_station_km`` (300 km) from it, or whose station's
+    temperatures fall in another ASHRAE thermal zone once moved to the site's
+    elevation (a shift of at least 1 K), are named in a
+    :class:`WeatherStationWarning`, in ``attrs['weather_warning']`` and in the
+    coordinate ``weather_warning``.  A station across the equator is refused
+    (``other_hemisphere='shift'`` uses it half a year shifted).  The station
+    series are shifted by the difference in solar time,
+    ``round((lon_site - lon_station) / 15)`` hours, and the temperature is
+    corrected for elevation with the standard lapse rate −6.5 K km-1 (site
+    elevation from ``elevation_m``, else pvlib's altitude map).
 Solar
-    Clear-sky irradiance at the site: Ineichen-Perez with pvlib's Linke
-    turbidity climatology and the site altitude
-    (:meth:`pvlib.location.Location.get_clearsky`), at the middle of each hour.
-    The station's clear-sky index (station GHI / station clear-sky GHI,
-    clipped to [0, 1.2], 0 while the clear-sky GHI is below 10 W m-2) carries
-    the cloudiness to the site: ``ghi = index × ghi_clear``.  Erbs splits GHI
-    into DNI and DHI.  A reference PV system (fixed, tilt = ``|lat|`` capped at
-    40°, facing the equator; Hay-Davies transposition; physical IAM on the
-    beam; SAPM cell temperature, open rack glass/glass; PVWatts DC with
-    γ = −0.0037 K-1; 14 % system losses; PVWatts inverter with DC/AC 1.2)
-    gives ``solar_cf``, AC output per unit of DC nameplate (at most 1/1.2).
+    The weather file's own GHI, DNI and DHI (DNI only while the sun is up at
+    the site), transposed to the plane of array with Perez (Kasten-Young
+    airmass), physical IAM on the beam, SAPM cell temperature (open rack
+    glass/glass), PVWatts DC (γ = −0.0037 K-1), 14.08 % DC losses and the
+    PVWatts inverter at DC/AC 1.34 (:class:`PVSpec`), for two mounts: fixed
+    tilt (``|lat|`` capped at 40°, equator-facing) and a horizontal
+    north-south single-axis tracker with backtracking (ground coverage ratio
+    0.35, ±60°).  ``solar_cf`` is AC output per kW DC of ``PVSpec.mount``
+    (single axis by default); ``solar_cf_fixed_ac`` and ``solar_cf_tracking_ac``
+    are AC output per kW AC.  Only for a station without DNI/DHI, the
+    fallback: site clear-sky GHI (Ineichen-Perez, pvlib Linke turbidity) times
+    the station's clear-sky index, split by Erbs (coordinate
+    ``irradiance_source`` says which sites).
 Wind
-    The 10 m wind speed is extrapolated to hub height with the logarithmic
-    profile (roughness length 0.1 m); air density from the temperature at hub
-    height and the barometric pressure at the site elevation (ideal gas); the
-    power curve of the Vestas V126-3.45 MW at 117 m hub height from
-    windpowerlib's bundled turbine library (read offline) with the density
-    correction; ``wind_cf`` is power over nominal power.
+    The station's 10 m wind lifted to the 117 m hub in two logarithmic steps:
+    with the anemometer's roughness (0.03 m) to a 60 m blending height, with
+    the site's roughness above (``roughness_length_m`` of the site, else its
+    ``land_cover``, else 0.1 m, uncertain between 0.03 and 0.3 m); air density
+    from the temperature at hub height and the barometric pressure at the
+    site elevation (ideal gas); the power curve of the Vestas V126-3.45 MW
+    from windpowerlib's bundled library with the density correction:
+    ``wind_cf_gross``.  ``wind_cf`` is net of wake (7 %), availability (3 %)
+    and electrical (2 %) losses (:class:`WindSpec`).
 PUE
     A piecewise-linear function of the ambient dry-bulb temperature by tier
     (:func:`pue_from_temperature`, :data:`PUE_BY_TIER`).
@@ -57,14 +66,15 @@ Carbon-free share
     country share (``grid_carbon_free_share`` rows of the facts table); NaN
     where the mix is unknown (``carbon_free_share_source`` says so).
 
-The method is a screening approximation: one typical year, a few stations
-standing in for many sites, no terrain, shading, snow or wakes.  Supply
-weather files near the sites for a real study.
+The method is a screening approximation: one typical year, stations standing
+in for sites up to a few hundred km away, no terrain, row shading of fixed
+arrays, snow or curtailment.  Supply weather files near the sites for a real study.
 """
 
 from __future__ import annotations
 
 import calendar
+import warnings
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -77,10 +87,13 @@ from powerfirst._provenance import provenance
 from powerfirst.cubes.conversion import (
     LAPSE_RATE_K_PER_M,
     PUE_BY_TIER,
+    ROUGHNESS_BY_LAND_COVER,
+    STATION_WARN_KM,
     PUESpec,
     PVSpec,
     WindSpec,
     _spa_time_terms,
+    ashrae_thermal_zone,
     clear_sky_index,
     clearsky_ineichen,
     haversine_km,
@@ -89,6 +102,8 @@ from powerfirst.cubes.conversion import (
     match_stations,
     pue_from_temperature,
     pv_capacity_factor,
+    pv_orientation,
+    pv_output,
     solar_position,
     solar_time_shift_hours,
     turbine_power,
@@ -104,6 +119,7 @@ __all__ = [
     "PUESpec",
     "PUE_BY_TIER",
     "PVSpec",
+    "WeatherStationWarning",
     "WindSpec",
     "build_energy_cube",
     "carbon_free_share_profiles",
@@ -124,8 +140,9 @@ __all__ = [
 ]
 
 HOURS = 8760
-OUTPUT_VARIABLES = ("ghi", "dni", "dhi", "ghi_clear", "temp_air", "wind_speed", "solar_cf", "wind_cf",
-                    "pue", "carbon_intensity", "grid_carbon_free_share")
+OUTPUT_VARIABLES = ("ghi", "dni", "dhi", "ghi_clear", "temp_air", "wind_speed", "solar_cf", "solar_cf_fixed_ac",
+                    "solar_cf_tracking_ac", "wind_cf", "wind_cf_gross", "pue", "carbon_intensity",
+                    "grid_carbon_free_share")
 
 
 @dataclass(frozen=True)
@@ -326,6 +343,10 @@ def _shift_rows(arr: np.ndarray, shift: np.ndarray) -> np.ndarray:
     return np.take_along_axis(arr, idx, axis=1)
 
 
+class WeatherStationWarning(UserWarning):
+    """Sites whose weather station is far away or in another climate: their weather is a stand-in."""
+
+
 def _energy_block(static: xr.Dataset, *, times, times_mid, time_terms, dni_extra, doy, station: dict,
                   carbon: np.ndarray, cfe: np.ndarray, pv: PVSpec, wind: WindSpec, lapse_rate: float) -> xr.Dataset:
     """All output variables of one chunk of sites (called once per chunk by map_blocks)."""
@@ -338,7 +359,6 @@ def _energy_block(static: xr.Dataset, *, times, times_mid, time_terms, dni_extra
     shift = static["p_shift"].values
 
     # weather moved from the station to the site
-    k = np.ones((lat.size, len(times))) if pv.clear_sky_only else _shift_rows(station["k"][st], shift)
     temp = lapse_rate_temperature(_shift_rows(station["temp_air"][st], shift),
                                   station["elevation_m"][st][:, None], alt[:, None], lapse_rate)
     wind10 = _shift_rows(station["wind_speed"][st], shift)
@@ -350,20 +370,36 @@ def _energy_block(static: xr.Dataset, *, times, times_mid, time_terms, dni_extra
     # solar: one solar position and clear sky per chunk, shared by all variables
     sp = solar_position(times_mid, lat, lon, alt, time_terms=time_terms)
     cs = clearsky_ineichen(times_mid, lat, lon, alt, solar_pos=sp, dni_extra=dni_extra)
-    ghi = k * cs["ghi"]
-    split = pvlib.irradiance.erbs(ghi, sp["zenith"], doy)
-    dni = np.nan_to_num(np.asarray(split["dni"], float))
-    dhi = np.nan_to_num(np.asarray(split["dhi"], float))
-    solar_cf = pv_capacity_factor(ghi, dni, dhi, sp["apparent_zenith"], sp["azimuth"], temp, wind10,
-                                  dni_extra[None, :], static["p_tilt"].values[:, None],
-                                  static["p_azimuth"].values[:, None], pv)
-    wind_cf = wind_capacity_factor(wind10, temp, pressure, wind)
+    if pv.clear_sky_only:
+        ghi, dni, dhi = cs["ghi"], cs["dni"], cs["dhi"]
+    else:
+        # the weather file's own irradiance, moved to the site's solar time; beam only with the sun up
+        ghi = _shift_rows(station["ghi"][st], shift)
+        dni = np.where(sp["apparent_zenith"] < 90.0, _shift_rows(station["dni"][st], shift), 0.0)
+        dhi = _shift_rows(station["dhi"][st], shift)
+        fb = ~station["has_components"][st]
+        if fb.any():  # fallback: no DNI/DHI in the file -> site clear sky x station clear-sky index, Erbs split
+            g = _shift_rows(station["k"][st[fb]], shift[fb]) * cs["ghi"][fb]
+            split = pvlib.irradiance.erbs(g, sp["zenith"][fb], doy)
+            ghi[fb] = g
+            dni[fb] = np.nan_to_num(np.asarray(split["dni"], float))
+            dhi[fb] = np.nan_to_num(np.asarray(split["dhi"], float))
+    ac = {}
+    for mount in ("fixed", "single_axis"):
+        tilt, az = pv_orientation(mount, sp["apparent_zenith"], sp["azimuth"], lat, pv)
+        ac[mount] = pv_output(ghi, dni, dhi, sp["apparent_zenith"], sp["apparent_zenith"], sp["azimuth"], temp,
+                              wind10, dni_extra[None, :], tilt, az, pv)["ac"]
+    wind_gross = wind_capacity_factor(wind10, temp, pressure, wind,
+                                      roughness_length_m=static["p_roughness"].values[:, None])
     pue = pue_from_temperature(temp, static["p_pue_min"].values[:, None],
                                static["p_pue_changeover"].values[:, None],
                                static["p_pue_slope"].values[:, None], static["p_pue_max"].values[:, None])
     ci = carbon[static["p_carbon"].values]
     data = {"ghi": ghi, "dni": dni, "dhi": dhi, "ghi_clear": cs["ghi"], "temp_air": temp,
-            "wind_speed": wind10, "solar_cf": solar_cf, "wind_cf": wind_cf, "pue": pue,
+            "wind_speed": wind10, "solar_cf": ac[pv.mount],
+            "solar_cf_fixed_ac": ac["fixed"] * pv.dc_ac_ratio,
+            "solar_cf_tracking_ac": ac["single_axis"] * pv.dc_ac_ratio,
+            "wind_cf": wind_gross * wind.net_factor, "wind_cf_gross": wind_gross, "pue": pue,
             "carbon_intensity": ci, "grid_carbon_free_share": cfe[static["p_cfe"].values]}
     return xr.Dataset({v: (("site", "time"), np.asarray(a, dtype=float)) for v, a in data.items()},
                       coords={"site": static["site"].values, "time": times})
@@ -389,18 +425,39 @@ def _check_weather(weather: xr.Dataset) -> list[Problem]:
     return problems
 
 
+def _has_components(weather: xr.Dataset) -> np.ndarray:
+    """Per station: the file has its own DNI and DHI (finite every hour)."""
+    n = weather.sizes["station"]
+    if "dni" not in weather.data_vars or "dhi" not in weather.data_vars:
+        return np.zeros(n, dtype=bool)
+    ok = np.isfinite(weather["dni"].values).all(axis=1) & np.isfinite(weather["dhi"].values).all(axis=1)
+    return np.asarray(ok, dtype=bool)
+
+
 def _station_inputs(weather: xr.Dataset, used: np.ndarray, times_mid, time_terms, dni_extra, pv: PVSpec):
-    """Clear-sky index and weather of the stations in use, as plain arrays (eager; a few stations)."""
+    """Irradiance and weather of the stations in use as plain arrays (eager; a few hundred stations).
+
+    Stations with DNI and DHI keep their own irradiance; the clear-sky index (the fallback) is computed
+    for the others only.
+    """
     wx = weather.isel(station=used)
     lat, lon, elev = (wx[c].values.astype(float) for c in ("lat", "lon", "elevation_m"))
-    sp = solar_position(times_mid, lat, lon, elev, time_terms=time_terms)
-    cs = clearsky_ineichen(times_mid, lat, lon, elev, solar_pos=sp, dni_extra=dni_extra)
-    k = clear_sky_index(wx["ghi"].values, cs["ghi"], max_index=pv.clearsky_index_max,
-                        min_clear=pv.ghi_clear_min_wm2)
-    pressure = wx["pressure"].values.astype(float) if "pressure" in wx else np.full(k.shape, np.nan)
-    return {"k": k, "temp_air": wx["temp_air"].values.astype(float),
-            "wind_speed": wx["wind_speed"].values.astype(float), "pressure": pressure,
-            "elevation_m": elev}
+    comp = _has_components(wx)
+    shape = (len(used), HOURS)
+    ghi = wx["ghi"].values.astype(float)
+    dni = wx["dni"].values.astype(float) if "dni" in wx else np.full(shape, np.nan)
+    dhi = wx["dhi"].values.astype(float) if "dhi" in wx else np.full(shape, np.nan)
+    k = np.zeros(shape)
+    if (~comp).any():
+        rows = np.flatnonzero(~comp)
+        sp = solar_position(times_mid, lat[rows], lon[rows], elev[rows], time_terms=time_terms)
+        cs = clearsky_ineichen(times_mid, lat[rows], lon[rows], elev[rows], solar_pos=sp, dni_extra=dni_extra)
+        k[rows] = clear_sky_index(ghi[rows], cs["ghi"], max_index=pv.clearsky_index_max,
+                                  min_clear=pv.ghi_clear_min_wm2)
+    pressure = wx["pressure"].values.astype(float) if "pressure" in wx else np.full(shape, np.nan)
+    return {"ghi": ghi, "dni": np.nan_to_num(dni), "dhi": np.nan_to_num(dhi), "has_components": comp, "k": k,
+            "temp_air": wx["temp_air"].values.astype(float), "wind_speed": wx["wind_speed"].values.astype(float),
+            "pressure": pressure, "elevation_m": elev}
 
 
 def _site_elevation(sites: xr.Dataset) -> tuple[np.ndarray, np.ndarray]:
@@ -417,34 +474,92 @@ def _site_elevation(sites: xr.Dataset) -> tuple[np.ndarray, np.ndarray]:
     return elev, src
 
 
+def _site_roughness(sites: xr.Dataset, wind: WindSpec) -> tuple[np.ndarray, np.ndarray]:
+    """Roughness length of each site [m] and where it came from: the site's own
+    ``roughness_length_m``, else its ``land_cover`` (:data:`ROUGHNESS_BY_LAND_COVER`), else the default."""
+    n = sites.sizes["site"]
+    z0 = np.full(n, float(wind.roughness_length_m))
+    src = np.full(n, f"default {wind.roughness_length_m:g} m (uncertain: 0.03-0.3 m)", dtype=object)
+    if "land_cover" in sites.variables:
+        lc = sites["land_cover"].values.astype(str)
+        bad = sorted({c for c in lc if c and c not in ROUGHNESS_BY_LAND_COVER and c not in ("nan", "None")})
+        if bad:
+            raise ValidationError([Problem(f"unknown land_cover {bad}; expected one of "
+                                           f"{', '.join(ROUGHNESS_BY_LAND_COVER)}", variable="land_cover")],
+                                  what="energy cube inputs")
+        for i, c in enumerate(lc):
+            if c in ROUGHNESS_BY_LAND_COVER:
+                z0[i], src[i] = ROUGHNESS_BY_LAND_COVER[c], f"land_cover {c}"
+    if "roughness_length_m" in sites.variables:
+        own = np.asarray(sites["roughness_length_m"].values, dtype=float)
+        if np.any(own[np.isfinite(own)] <= 0):
+            raise ValidationError([Problem("roughness_length_m must be > 0 m", variable="roughness_length_m")],
+                                  what="energy cube inputs")
+        z0 = np.where(np.isfinite(own), own, z0)
+        src = np.where(np.isfinite(own), "sites", src)
+    return z0, np.asarray(src, dtype=str)
+
+
+def _thermal_zones(weather: xr.Dataset, used: np.ndarray, st_local: np.ndarray, elev_site: np.ndarray,
+                   lapse_rate: float, batch: int = 20_000):
+    """ASHRAE 169 thermal zone of each used station, and of its temperature moved to each site's elevation.
+
+    The lapse-rate shift is a constant per site, so daily means are taken once per station
+    (``(stations, 365)``) and shifted per site in batches: cheap for 100,000 sites.
+    """
+    t = weather["temp_air"].values[used].astype(float)
+    daily = t.reshape(len(used), HOURS // 24, 24).mean(axis=2)
+    hdd = np.maximum(18.0 - daily, 0).sum(axis=1)
+    cdd = np.maximum(daily - 10.0, 0).sum(axis=1)
+    zone_station = ashrae_thermal_zone(hdd, cdd)
+    elev_st = weather["elevation_m"].values[used].astype(float)
+    zone_site = np.empty(len(st_local), dtype=int)
+    for lo in range(0, len(st_local), batch):
+        j = st_local[lo:lo + batch]
+        d = daily[j] + (lapse_rate * (elev_site[lo:lo + batch] - elev_st[j]))[:, None]
+        zone_site[lo:lo + batch] = ashrae_thermal_zone(np.maximum(18.0 - d, 0).sum(axis=1),
+                                                       np.maximum(d - 10.0, 0).sum(axis=1))
+    return zone_station, zone_site
+
+
 def build_energy_cube(sites: xr.Dataset, weather: xr.Dataset | None = None, *, year: int = 2023,
                       chunk_sites: int = 32, pv: PVSpec | None = None, wind: WindSpec | None = None,
                       pue: PUESpec | Mapping[str, PUESpec] | None = None, carbon: CarbonSpec | None = None,
-                      max_station_km: float = 2000.0, lapse_rate: float = LAPSE_RATE_K_PER_M) -> xr.Dataset:
-    """Build the lazy energy cube of ``sites``: site × hourly time over one typical year.
+                      max_station_km: float = 2000.0, warn_station_km: float = STATION_WARN_KM,
+                      analogue: bool = False, other_hemisphere: str = "error",
+                      lapse_rate: float = LAPSE_RATE_K_PER_M) -> xr.Dataset:
+    """Build the lazy energy cube of ``sites``: site × hourly typical year.
 
     Parameters
     ----------
     sites : xarray.Dataset
         Site Dataset (:func:`powerfirst.io.sites.read_sites`): dimension
         ``site`` with coordinates ``lat``, ``lon``, ``ba`` (and ``country``,
-        ``tier``, ``elevation_m`` when known).
+        ``tier``, ``elevation_m``, ``land_cover``, ``roughness_length_m`` when known).
     weather : xarray.Dataset, optional
         Typical-year weather on ``station`` × ``time``
         (:func:`powerfirst.io.weather.read_weather`); held in memory.
-        Default :func:`powerfirst.io.weather.default_stations`.
+        Default :func:`powerfirst.io.weather.default_stations` (159 stations).
     year : int
         Non-leap reference year of the time axis.
     chunk_sites : int
         Sites per Dask chunk.
     pv, wind : PVSpec, WindSpec, optional
-        Reference PV system and wind turbine.
+        Reference PV plant and wind plant.
     pue : PUESpec or mapping tier -> PUESpec, optional
         PUE parameters for all sites, or per tier (missing tiers use :data:`PUE_BY_TIER`).
     carbon : CarbonSpec, optional
         Carbon-intensity tables.
     max_station_km : float
-        Farther than this from every station, a site uses a latitude analogue [km].
+        Farther than this from every station, a site uses the nearest station anyway
+        (``weather_match = 'nearest-beyond-max'``) or, with ``analogue=True``, a latitude analogue [km].
+    warn_station_km : float
+        Sites farther than this from their station are warned about [km] (default 300, see
+        :data:`~powerfirst.cubes.conversion.STATION_WARN_KM`).
+    analogue : bool
+        Beyond ``max_station_km``, use a latitude-analogue station instead of the nearest.
+    other_hemisphere : {'error', 'shift'}
+        A site whose station lies across the equator: raise (default), or use it shifted by half a year.
     lapse_rate : float
         Temperature lapse rate [K m-1].
 
@@ -453,17 +568,29 @@ def build_energy_cube(sites: xr.Dataset, weather: xr.Dataset | None = None, *, y
     xarray.Dataset
         Dask-backed, chunked along ``site`` (``time`` whole), kind ``energy``:
         ``ghi``, ``dni``, ``dhi``, ``ghi_clear`` [W m-2], ``temp_air`` [degC],
-        ``wind_speed`` [m s-1], ``solar_cf``, ``wind_cf``, ``pue`` [1],
+        ``wind_speed`` [m s-1], ``solar_cf`` (AC per kW DC, mount ``pv.mount``),
+        ``solar_cf_fixed_ac``, ``solar_cf_tracking_ac`` (AC per kW AC),
+        ``wind_cf`` (net), ``wind_cf_gross``, ``pue`` [1],
         ``carbon_intensity`` [gCO2 kWh-1], ``grid_carbon_free_share`` [1];
         site coordinates of ``sites`` plus ``elevation_m``,
         ``weather_station``, ``weather_distance_km``, ``weather_match``,
-        ``weather_shift_h``, ``carbon_source``, ``carbon_free_share_source``.  Nothing is
-        computed until the caller asks (``.compute()``, ``.to_zarr()``).
+        ``weather_shift_h``, ``weather_climate_zone``, ``weather_warning``,
+        ``irradiance_source``, ``roughness_length_m``, ``carbon_source``,
+        ``carbon_free_share_source``.  Nothing is computed until the caller
+        asks (``.compute()``, ``.to_zarr()``).
+
+    Warns
+    -----
+    WeatherStationWarning
+        Sites farther than ``warn_station_km`` from their station, or whose station's climate
+        zone changes at the site's elevation, named with their distance (also in
+        ``attrs['weather_warning']`` and the coordinate ``weather_warning``).
 
     Raises
     ------
     ValidationError
-        Missing site coordinates, unusable weather, a grid without carbon data.
+        Missing site coordinates, unusable weather, a grid without carbon data, a station in
+        the other hemisphere (``other_hemisphere='error'``).
     """
     import pvlib
 
@@ -472,6 +599,8 @@ def build_energy_cube(sites: xr.Dataset, weather: xr.Dataset | None = None, *, y
         raise ValueError(f"year={year} is a leap year; the typical year has {HOURS} hours (use e.g. 2023)")
     if int(chunk_sites) < 1:
         raise ValueError(f"chunk_sites must be >= 1, got {chunk_sites}")
+    if other_hemisphere not in ("error", "shift"):
+        raise ValueError(f"other_hemisphere must be 'error' or 'shift', got {other_hemisphere!r}")
     problems = []
     if not isinstance(sites, xr.Dataset) or "site" not in sites.dims:
         raise ValidationError([Problem("sites must be a Dataset on dimension 'site' (read_sites)")],
@@ -496,16 +625,28 @@ def build_energy_cube(sites: xr.Dataset, weather: xr.Dataset | None = None, *, y
 
     # ---- per-site statics (cheap, eager)
     n = sites.sizes["site"]
+    site_ids = sites["site"].values.astype(str)
     lat, lon = sites["lat"].values.astype(float), sites["lon"].values.astype(float)
     elev, elev_src = _site_elevation(sites)
     st_lat, st_lon = weather["lat"].values.astype(float), weather["lon"].values.astype(float)
-    st_idx, st_dist, st_match = match_stations(lat, lon, st_lat, st_lon, max_station_km)
+    st_elev = weather["elevation_m"].values.astype(float)
+    st_idx, st_dist, st_match = match_stations(lat, lon, st_lat, st_lon, max_station_km, site_elevation=elev,
+                                               station_elevation=st_elev, analogue=analogue)
+    across = np.flatnonzero(st_match == "nearest-other-hemisphere")
+    if across.size and other_hemisphere == "error":
+        raise ValidationError([Problem(
+            f"the nearest weather station ({weather['station'].values[st_idx[i]]}, {st_dist[i]:.0f} km away at "
+            f"{st_lat[st_idx[i]]:.1f} N) is in the other hemisphere: its seasons are reversed. Supply a "
+            "typical year near the site (read_weather, fetch_site_typical_years) or pass "
+            "other_hemisphere='shift' to use it shifted by half a year", site=str(site_ids[i]))
+            for i in across[:20]], what="energy cube weather stations")
     shift = solar_time_shift_hours(lon, st_lon[st_idx])
-    shift = shift + np.where(st_match == "latitude-analogue-other-hemisphere", HOURS // 2, 0)
+    half = np.isin(st_match, ("latitude-analogue-other-hemisphere", "nearest-other-hemisphere"))
+    shift = shift + np.where(half, HOURS // 2, 0)
     used, st_local = np.unique(st_idx, return_inverse=True)
+    zone_station, zone_site = _thermal_zones(weather, used, st_local, elev, float(lapse_rate))
+    roughness, roughness_src = _site_roughness(sites, wind)
     tilt = np.minimum(np.abs(lat), pv.max_tilt_deg)
-    azimuth = (np.full(n, float(pv.surface_azimuth_deg)) if pv.surface_azimuth_deg is not None
-               else np.where(lat >= 0, 180.0, 0.0))
     tiers = (sites["tier"].values.astype(str) if "tier" in sites.variables else np.full(n, "regional"))
     pue_specs = [_pue_for(t, pue) for t in tiers]
     pue_params = np.array([[p.pue_min, p.changeover_degc, p.slope_per_k, p.pue_max] for p in pue_specs],
@@ -521,7 +662,7 @@ def build_energy_cube(sites: xr.Dataset, weather: xr.Dataset | None = None, *, y
     static = xr.Dataset(
         {"p_lat": ("site", lat), "p_lon": ("site", lon), "p_alt": ("site", elev),
          "p_station": ("site", st_local.astype(int)), "p_shift": ("site", shift.astype(int)),
-         "p_tilt": ("site", tilt), "p_azimuth": ("site", azimuth),
+         "p_roughness": ("site", roughness),
          "p_pue_min": ("site", pue_params[:, 0]), "p_pue_changeover": ("site", pue_params[:, 1]),
          "p_pue_slope": ("site", pue_params[:, 2]), "p_pue_max": ("site", pue_params[:, 3]),
          "p_carbon": ("site", carbon_idx), "p_cfe": ("site", cfe_idx)},
@@ -545,14 +686,57 @@ def build_energy_cube(sites: xr.Dataset, weather: xr.Dataset | None = None, *, y
         cube[v].attrs = {"units": table.loc[v, "units"], "long_name": table.loc[v, "long_name"]}
     cube["wind_speed"].attrs["height_m"] = float(wind.measurement_height_m)
     cube["temp_air"].attrs["note"] = "station temperature moved to the site elevation (lapse rate)"
-    cube["ghi"].attrs["note"] = "site clear-sky GHI times the station's clear-sky index"
-    cube["solar_cf"].attrs["note"] = "AC output per unit DC nameplate of the reference system (PVSpec)"
+    comp_site = station["has_components"][st_local]
+    irr_src = np.where(comp_site, "weather file GHI, DNI, DHI (Perez transposition)",
+                       "FALLBACK: the weather file has no DNI/DHI: site clear-sky GHI x the station's "
+                       "clear-sky index, Erbs split").astype(str)
+    if pv.clear_sky_only:
+        irr_src[:] = "clear sky only (PVSpec.clear_sky_only: an upper bound)"
+    cube["ghi"].attrs["note"] = ("the weather file's own GHI, DNI and DHI moved to the site's solar time; "
+                                 "sites whose station has no DNI/DHI: clear-sky GHI x clear-sky index, Erbs "
+                                 "split (coordinate irradiance_source says which)")
+    mount_name = {"single_axis": "single-axis tracking", "fixed": "fixed tilt"}[pv.mount]
+    system = (f"losses {pv.losses_percent:g} %, DC/AC {pv.dc_ac_ratio:g}, {pv.transposition} transposition, "
+              f"tracker gcr {pv.gcr:g}, max angle {pv.max_angle_deg:g} deg, backtracking {pv.backtrack}")
+    cube["solar_cf"].attrs.update(
+        basis="AC output per kW DC nameplate", mount=pv.mount, dc_ac_ratio=float(pv.dc_ac_ratio),
+        note=(f"AC output per kW of DC nameplate of the reference plant ({mount_name}, {system}); multiply "
+              f"by the DC/AC ratio {pv.dc_ac_ratio:g} for AC per kW AC (solar_cf_fixed_ac, "
+              "solar_cf_tracking_ac); at most 1 / DC-AC ratio"))
+    for v, m in (("solar_cf_fixed_ac", "fixed tilt |lat| capped at "
+                  f"{pv.max_tilt_deg:g} deg, equator-facing"), ("solar_cf_tracking_ac", "single-axis tracking")):
+        cube[v].attrs.update(basis="AC output per kW AC (inverter rating)", mount=m,
+                             dc_ac_ratio=float(pv.dc_ac_ratio), note=f"{m}; {system}")
     t = wind.turbine()
-    cube["wind_cf"].attrs["note"] = (f"{wind.turbine_type} ({t.nominal_power / 1e6:g} MW) at "
-                                     f"{t.hub_height:g} m, windpowerlib power curve"
-                                     f"{' with density correction' if wind.density_correction else ''}")
+    curve = (f"{wind.turbine_type} ({t.nominal_power / 1e6:g} MW) at {t.hub_height:g} m, windpowerlib power "
+             f"curve{' with density correction' if wind.density_correction else ''}; hub wind from 10 m with "
+             f"anemometer roughness {wind.anemometer_roughness_length_m:g} m up to {wind.blending_height_m:g} m, "
+             "site roughness above (coordinate roughness_length_m)")
+    cube["wind_cf"].attrs.update(
+        basis="net: after wake, availability and electrical losses", note=(
+            f"{curve}; net = gross x (1 - {wind.wake_loss:g} wake) x (1 - {wind.availability_loss:g} "
+            f"availability) x (1 - {wind.electrical_loss:g} electrical) = gross x {wind.net_factor:.4f}"))
+    cube["wind_cf_gross"].attrs.update(basis="gross: free-stream turbine output, no losses", note=curve)
     coords = {c: sites[c] for c in sites.coords if c != "site" and sites[c].dims == ("site",)}
     wname = weather["name"].values.astype(str) if "name" in weather.coords else weather["station"].values
+    zone_label = (weather["climate_zone"].values.astype(str)[st_idx] if "climate_zone" in weather.coords
+                  else zone_station[st_local].astype(str))
+    warn_msgs = np.full(n, "", dtype=object)
+    far = st_dist > float(warn_station_km)
+    # a climate boundary: the lapse-rate shift itself (at least 1 K, i.e. ~150 m of elevation) moves the
+    # station's temperatures into another thermal zone at the site
+    lapse_shift = np.abs(float(lapse_rate) * (elev - st_elev[st_idx]))
+    crossed = (zone_site != zone_station[st_local]) & (lapse_shift >= 1.0)
+    for i in np.flatnonzero(far | crossed | (st_match != "nearest")):
+        why = []
+        if far[i]:
+            why.append(f"station {wname[st_idx[i]]} is {st_dist[i]:.0f} km away (> {warn_station_km:g} km)")
+        if crossed[i]:
+            why.append(f"at the site's elevation ({elev[i]:.0f} m) the station's temperatures fall in ASHRAE "
+                       f"thermal zone {zone_site[i]}, not the station's {zone_station[st_local[i]]}")
+        if st_match[i] != "nearest":
+            why.append(f"weather_match {st_match[i]}")
+        warn_msgs[i] = "; ".join(why)
     coords.update({
         "elevation_m": ("site", elev, {"units": "m", "long_name": "site elevation used"}),
         "elevation_source": ("site", elev_src),
@@ -563,19 +747,25 @@ def build_energy_cube(sites: xr.Dataset, weather: xr.Dataset | None = None, *, y
         "weather_match": ("site", st_match),
         "weather_shift_h": ("site", shift.astype(int),
                             {"units": "h", "long_name": "solar-time shift applied to the station series"}),
-        "surface_tilt_deg": ("site", tilt, {"units": "degree", "long_name": "PV tilt"}),
+        "weather_climate_zone": ("site", np.asarray(zone_label, str),
+                                 {"long_name": "ASHRAE 169 climate zone of the weather station"}),
+        "weather_warning": ("site", warn_msgs.astype(str),
+                            {"long_name": "why this site's weather is a stand-in ('' when it is not)"}),
+        "irradiance_source": ("site", irr_src),
+        "roughness_length_m": ("site", roughness, {"units": "m", "long_name": "site roughness length"}),
+        "roughness_source": ("site", roughness_src),
+        "surface_tilt_deg": ("site", tilt, {"units": "degree", "long_name": "fixed-mount PV tilt"}),
         "carbon_source": ("site", carbon_src),
         "carbon_free_share_source": ("site", cfe_src),
     })
     cube = cube.assign_coords(coords)
-    analogues = np.flatnonzero(st_match != "nearest")
     sources = weather["source"].values.astype(str) if "source" in weather.coords else weather["station"].values
     attrs = {
         "pf_kind": "energy",
         "title": "energy cube: site x hourly typical year",
         "time_convention": f"hourly, hour-beginning, timezone-naive UTC; typical year labelled {int(year)}",
         "method": __doc__.split("Method\n------\n", 1)[1].split("\nThe method is", 1)[0].strip(),
-        "weather_sources": ", ".join(sorted(set(map(str, sources)))),
+        "weather_sources": ", ".join(sorted(set(map(str, sources[used])))),
         "carbon_note": ("US: 2022 month x UTC-hour mean of EIA-930-based average carbon intensity "
                         "(data/derived, own BA or proxy in carbon_source); Europe: annual 2023 country "
                         "value (data/facts/grid_carbon_intensity.csv), constant over the year; "
@@ -584,16 +774,26 @@ def build_energy_cube(sites: xr.Dataset, weather: xr.Dataset | None = None, *, y
                         "Europe annual 2023 country share; NaN where unknown (carbon_free_share_source)"),
         "pv_spec": str(asdict(pv)), "wind_spec": str(asdict(wind)),
         "pue_spec": str({t_: asdict(_pue_for(t_, pue)) for t_ in sorted(set(tiers))}),
-        "max_station_km": float(max_station_km),
+        "max_station_km": float(max_station_km), "warn_station_km": float(warn_station_km),
     }
-    if analogues.size:
-        attrs["warning"] = (
-            f"{analogues.size} of {n} sites are farther than {max_station_km:g} km from every weather "
-            f"station and use a latitude-analogue station (coordinate weather_match), e.g. "
-            f"{', '.join(map(str, sites['site'].values[analogues][:5]))}; their weather is a stand-in, "
-            "not local: supply typical-year files near them (read_weather) for real studies")
+    if "licence" in weather.coords:
+        lic = weather["licence"].values.astype(str)[used]
+        attrs["weather_licences"] = " | ".join(sorted(set(lic)))
+    if (~comp_site).any():
+        attrs["irradiance_fallback"] = (
+            f"{int((~comp_site).sum())} of {n} sites use stations without DNI/DHI: their irradiance is the "
+            "clear-sky x clear-sky-index fallback (coordinate irradiance_source)")
+    flagged = np.flatnonzero(warn_msgs != "")
+    if flagged.size:
+        listed = "; ".join(f"{site_ids[i]}: {warn_msgs[i]}" for i in flagged[:10])
+        more = f" (and {flagged.size - 10} more; coordinate weather_warning)" if flagged.size > 10 else ""
+        msg = (f"{flagged.size} of {n} sites have a distant or out-of-climate weather station, so their weather "
+               f"is a stand-in: {listed}{more}. For a study, supply typical years near them "
+               "(read_weather, or fetch_site_typical_years with internet access)")
+        attrs["weather_warning"] = msg
+        warnings.warn(msg, WeatherStationWarning, stacklevel=2)
     src = sites.attrs.get("source")
-    attrs.update(provenance(weather_sha256=", ".join(map(str, weather["source_sha256"].values))
+    attrs.update(provenance(weather_sha256=", ".join(sorted(set(map(str, weather["source_sha256"].values[used]))))
                             if "source_sha256" in weather.coords else None,
                             sites_source=Path(str(src)).name if src else None,
                             sites_sha256=sites.attrs.get("source_sha256")))

@@ -87,7 +87,12 @@ __all__ = [
     "WeatherFileNotFoundError",
     "default_station_paths",
     "default_stations",
+    "fetch_nsrdb_tmy",
     "fetch_pvgis_tmy",
+    "fetch_site_typical_years",
+    "pvlib_station_paths",
+    "station_metadata",
+    "weather_cache_dir",
     "read_weather",
     "to_reference_year",
 ]
@@ -148,6 +153,9 @@ def _detect_format(path: Path) -> str:
         return "netcdf"
     text = head.decode("latin-1", errors="replace")
     lines = text.splitlines()
+    if not text.strip():
+        raise DataFormatError(f"{path}: the file is {'empty' if not head else 'blank'}; expected a typical-year "
+                              "weather file (EPW, TMY3, TMY2 or NetCDF)")
     if text.startswith("LOCATION,"):
         return "epw"
     if len(lines) > 1 and lines[1].startswith("Date (MM/DD/YYYY)"):
@@ -183,16 +191,59 @@ def _num(series) -> np.ndarray:
     return np.array(pd.to_numeric(series, errors="coerce").to_numpy(dtype=float, na_value=np.nan))
 
 
+_TMY3_HEADER = {"station number (USAF)": (0, "USAF (field 1)", "", 0, 999999),
+                "time zone": (3, "TZ (field 4)", "h", -12, 14),
+                "latitude": (4, "latitude (field 5)", "degrees_north", -90, 90),
+                "longitude": (5, "longitude (field 6)", "degrees_east", -180, 180),
+                "elevation": (6, "elevation (field 7)", "m", -500, 9000)}
+_TMY3_LABELS = {"tz": "TZ (field 4)", "lat": "latitude (field 5)", "ghi": "GHI (W/m^2)",
+                "dni": "DNI (W/m^2)", "dhi": "DHI (W/m^2)"}
+_EPW_HEADER = {"latitude": (6, "Latitude (LOCATION field 7)", "degrees_north", -90, 90),
+               "longitude": (7, "Longitude (LOCATION field 8)", "degrees_east", -180, 180),
+               "time zone": (8, "TimeZone (LOCATION field 9)", "h", -12, 14),
+               "elevation": (9, "Elevation (LOCATION field 10)", "m", -1000, 9000)}
+_EPW_LABELS = {"tz": "TimeZone (LOCATION field 9)", "lat": "Latitude (LOCATION field 7)",
+               "ghi": "Global Horizontal Radiation (field 14)", "dni": "Direct Normal Radiation (field 15)",
+               "dhi": "Diffuse Horizontal Radiation (field 16)"}
+_TMY2_LABELS = {"tz": "TZ (header)", "lat": "latitude (header)", "ghi": "GHI", "dni": "DNI", "dhi": "DHI"}
+
+
 def _read_tmy3_file(path: Path) -> _Station:
+    import csv
+    import io
+
     from pvlib.iotools import read_tmy3
 
+    file = str(path)
+    text = _weather_text(path, "TMY3")
+    first = text.splitlines()[0] if text.strip() else ""
+    problems: list[Problem] = []
+    _header_numbers(next(csv.reader([first]), []), _TMY3_HEADER, file, problems)
     try:
-        data, meta = read_tmy3(path, map_variables=True)
+        raw = pd.read_csv(io.StringIO(text), skiprows=1, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
+        raise DataFormatError(f"{path}: not a readable TMY3 file ({type(exc).__name__}: {exc})") from None
+    missing = [c for c in ("Date (MM/DD/YYYY)", "Time (HH:MM)") if c not in raw.columns]
+    if missing:
+        problems += [Problem("TMY3 column missing (line 2 names the columns)", file=file, line=2, column=c)
+                     for c in missing]
+    else:
+        date = raw["Date (MM/DD/YYYY)"].str.strip()
+        hhmm = raw["Time (HH:MM)"].str.strip()
+        bad = ~date.str.fullmatch(r"\d\d/\d\d/\d{4}") | ~hhmm.str.fullmatch(r"\d\d?:\d\d")
+        for i in np.flatnonzero(bad.to_numpy())[:20]:
+            problems.append(Problem(f"expected a date MM/DD/YYYY and a time HH:MM, found {date.iloc[i]!r} "
+                                    f"{hhmm.iloc[i]!r}", file=file, row=int(i) + 1, line=int(i) + 3,
+                                    column="Date (MM/DD/YYYY)"))
+        if bad.sum() > 20:
+            problems.append(Problem(f"... and {int(bad.sum()) - 20} more rows with unreadable dates or times",
+                                    file=file))
+    if problems:
+        raise ValidationError(problems, what=path.name)
+    try:
+        data, meta = read_tmy3(io.StringIO(text), map_variables=True)
     except Exception as exc:  # noqa: BLE001 - re-raised with the file name
         raise DataFormatError(f"{path}: not a readable TMY3 file ({type(exc).__name__}: {exc})") from exc
-    missing = [c for c in ("Date (MM/DD/YYYY)", "Time (HH:MM)") if c not in data.columns]
-    if missing:
-        raise DataFormatError(f"{path}: TMY3 columns {missing} missing")
     date = data["Date (MM/DD/YYYY)"].astype(str)
     hhmm = data["Time (HH:MM)"].astype(str)
     values = {}
@@ -202,7 +253,7 @@ def _read_tmy3_file(path: Path) -> _Station:
     if "pressure" in values:
         values["pressure"] = values["pressure"] * 100.0  # mbar -> Pa
     _missing_to_nan(values, {v: (-9900.0, -99000.0) for v in values})
-    return _Station(
+    return _check_station(_Station(
         file=str(path), fmt="tmy3", code=str(meta.get("USAF", path.stem)),
         name=str(meta.get("Name", path.stem)).strip().strip('"'),
         lat=float(meta["latitude"]), lon=float(meta["longitude"]),
@@ -211,12 +262,13 @@ def _read_tmy3_file(path: Path) -> _Station:
         hour=_num(hhmm.str.split(":").str[0]) - 1.0,
         values=values, header_lines=2, tz_offset_h=float(meta["TZ"]),
         notes=[] if _num(hhmm.str.split(":").str[1]).max() == 0 else ["minutes"],
-    )
+    ), _TMY3_LABELS)
 
 
 def _read_tmy2_file(path: Path) -> _Station:
     from pvlib.iotools import read_tmy2
 
+    _weather_text(path, "TMY2")  # binary or undecodable bytes: located
     try:
         data, meta = read_tmy2(str(path))
     except Exception as exc:  # noqa: BLE001
@@ -232,21 +284,50 @@ def _read_tmy2_file(path: Path) -> _Station:
         values["wind_speed"] = values["wind_speed"] / 10.0
     if "pressure" in values:
         values["pressure"] = values["pressure"] * 100.0  # mbar -> Pa
-    return _Station(
+    return _check_station(_Station(
         file=str(path), fmt="tmy2", code=str(meta.get("WBAN", path.stem)).strip(),
         name=str(meta.get("City", path.stem)).strip(),
         lat=float(meta["latitude"]), lon=float(meta["longitude"]),
         elevation_m=float(meta["altitude"]), tz=float(meta["TZ"]),
         month=_num(data["month"]), day=_num(data["day"]), hour=_num(data["hour"]) - 1.0,
         values=values, header_lines=1, tz_offset_h=float(meta["TZ"]),
-    )
+    ), _TMY2_LABELS)
 
 
 def _read_epw_file(path: Path) -> _Station:
+    import io
+
     from pvlib.iotools import read_epw
 
+    file = str(path)
+    text = _weather_text(path, "EPW")
+    lines = text.splitlines()
+    problems: list[Problem] = []
+    # EnergyPlus Auxiliary Programs: LOCATION, City, State, Country, Source, WMO, Latitude, Longitude,
+    # TimeZone, Elevation; 7 more header lines; data rows of 35 fields (year, month, day, hour, minute, ...)
+    _header_numbers(lines[0].split(",") if lines else [], _EPW_HEADER, file, problems)
+    rows = lines[8:]
+    if len(lines) < 8:
+        problems.append(Problem(f"only {len(lines)} lines; an EPW file has 8 header lines (LOCATION ... DATA "
+                                "PERIODS) and then one line per hour", file=file))
+    elif rows:
+        counts = np.array([r.count(",") + 1 for r in rows])
+        n = int(np.bincount(counts).argmax())
+        for i in np.flatnonzero(counts != n)[:20]:
+            cut = " (the file ends there: it looks cut short)" if i == len(rows) - 1 else ""
+            problems.append(Problem(f"expected {n} fields as in the other rows, found {int(counts[i])}{cut}",
+                                    file=file, row=int(i) + 1, line=int(i) + 9))
+        if n < 22:
+            problems.append(Problem(f"rows have {n} fields; an EPW data row has 35 (wind speed is field 22)",
+                                    file=file, line=9))
+        elif not problems:
+            raw = pd.DataFrame([r.split(",")[:5] for r in rows], columns=["year", "month", "day", "hour", "minute"])
+            _check_rows(raw, {"year": "year (field 1)", "month": "month (field 2)", "day": "day (field 3)",
+                              "hour": "hour (field 4)"}, file, 8, problems)
+    if problems:
+        raise ValidationError(problems, what=path.name)
     try:
-        data, meta = read_epw(path)
+        data, meta = read_epw(io.StringIO(text))
     except Exception as exc:  # noqa: BLE001
         raise DataFormatError(f"{path}: not a readable EPW file ({type(exc).__name__}: {exc})") from exc
     values = {v: _num(data[v]) for v in (*WEATHER_VARIABLES,) if v in data.columns}
@@ -256,7 +337,7 @@ def _read_epw_file(path: Path) -> _Station:
     _missing_to_nan(values, {"ghi": (9999.0,), "dni": (9999.0,), "dhi": (9999.0,),
                              "temp_air": (99.9,), "wind_speed": (999.0,), "pressure": (999999.0,)})
     minute = _num(data["minute"]) if "minute" in data.columns else np.zeros(len(data))
-    return _Station(
+    return _check_station(_Station(
         file=str(path), fmt="epw", code=str(meta.get("WMO_code", path.stem)).strip(),
         name=str(meta.get("city", path.stem)).strip(),
         lat=float(meta["latitude"]), lon=float(meta["longitude"]),
@@ -264,7 +345,182 @@ def _read_epw_file(path: Path) -> _Station:
         month=_num(data["month"]), day=_num(data["day"]), hour=_num(data["hour"]) - 1.0,
         values=values, header_lines=8, tz_offset_h=float(meta["TZ"]),
         notes=[] if np.all(np.isin(minute, (0.0, 60.0))) else ["minutes"],
-    )
+    ), _EPW_LABELS)
+
+
+# --------------------------------------------------------------------------- text, header and plausibility checks
+
+#: largest accepted difference between a header's UTC offset and the longitude's solar offset
+#: (lon / 15) [h].  Standard time zones follow the 15-degree meridians, bent by borders: western
+#: Spain and France lie 1.6 h from their zone, western Argentina 1.6 h, the Aleutians 1.7 h, Kashgar
+#: (76.0 E, China's single zone UTC+8) 2.9 h.  A wrong sign (UTC+5 for UTC-5 in Virginia: 10.1 h) or
+#: a wrong zone (UTC+14 at 77.6 W: 4.9 h, taken round the date line) lies well outside.
+TZ_LON_TOLERANCE_H = 3.0
+#: China keeps UTC+8 to its western border (73.5 E): 3.1 h from solar time there
+_WIDE_ZONES = ((8.0, 73.0, 135.5, 3.5),)  # (offset [h], lon_min, lon_max, tolerance [h])
+#: near the poles the longitude says nothing about the time zone (stations keep their supply base's)
+_POLAR_LAT = 80.0
+#: the annual maximum of GHI at any station with sunlight exceeds this [W m-2] (clear-sky noon GHI
+#: at the poles' midsummer is about 400 W m-2); a file below it is in other units or empty of sun
+_GHI_MIN_ANNUAL_MAX = 100.0
+#: latitude [degrees] from which the seasons' day lengths must show the header's hemisphere: at
+#: 15 degrees the June and December days differ by about 1.7 h
+_HEMISPHERE_LAT = 15.0
+
+
+def _weather_text(path: Path, kind: str) -> str:
+    """Text of a weather file: UTF-8 (with or without a byte-order mark), else Windows-1252 with a warning.
+
+    Binary content (a NUL byte) and bytes that are neither are refused with the byte offset.
+    """
+    import warnings
+
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise DataFormatError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    nul = data.find(b"\x00", 0, 1 << 16)
+    if nul >= 0:
+        line = data.count(b"\n", 0, nul) + 1
+        raise DataFormatError(f"{path}: a NUL byte at byte offset {nul} (line {line}); this is a binary file, "
+                              f"not a {kind} text file")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        bad = exc.start + (3 if data.startswith(b"\xef\xbb\xbf") else 0)
+        line = data.count(b"\n", 0, bad) + 1
+        where = f"byte 0x{data[bad]:02x} at byte offset {bad}, line {line}"
+    try:
+        text = data.decode("cp1252")
+    except UnicodeDecodeError:
+        raise DataFormatError(f"{path}: not UTF-8 text ({where}), nor Windows-1252; save the file as "
+                              "UTF-8") from None
+    warnings.warn(f"{path}: not UTF-8 ({where}); read as Windows-1252 (cp1252): check the station name",
+                  UserWarning, stacklevel=5)
+    return text
+
+
+_HEADER_HINTS = {"time zone": "the UTC offset of local standard time [h], e.g. -5 for US Eastern Standard Time"}
+
+
+def _header_numbers(fields: list[str], spec: dict, file: str, problems: list, line: int = 1) -> dict:
+    """Numbers of a header line; ``spec`` maps a name to (field index, label, unit, lo, hi); problems located."""
+    out = {}
+    for name, (i, label, unit, lo, hi) in spec.items():
+        raw = fields[i].strip().strip('"') if i < len(fields) else ""
+        where = {"file": file, "line": line, "column": label}
+        if not raw:
+            want = _HEADER_HINTS.get(name, f"the {name}" + (f" [{unit}]" if unit else ""))
+            problems.append(Problem(f"the {name} is {'empty' if i < len(fields) else 'missing'}; expected {want}",
+                                    **where))
+            continue
+        try:
+            v = float(raw)
+        except ValueError:
+            want = _HEADER_HINTS.get(name, f"the {name}" + (f" [{unit}]" if unit else ""))
+            problems.append(Problem(f"expected {want}, a number; found {raw!r}", **where))
+            continue
+        if not (np.isfinite(v) and lo <= v <= hi):
+            problems.append(Problem(f"{name} {v:g} {unit} outside {lo:g} to {hi:g} {unit}", **where))
+            continue
+        out[name] = v
+    return out
+
+
+def _tz_lon_problem(tz: float, lat: float, lon: float, file: str, label: str, line: int | None = 1
+                    ) -> Problem | None:
+    """A header UTC offset that does not fit the longitude (see :data:`TZ_LON_TOLERANCE_H`)."""
+    if not (np.isfinite(tz) and np.isfinite(lon)) or (np.isfinite(lat) and abs(lat) >= _POLAR_LAT):
+        return None
+    solar = lon / 15.0
+    diff = (tz - solar + 12.0) % 24.0 - 12.0  # round the date line: UTC+14 at 157 W is solar time
+    tol = TZ_LON_TOLERANCE_H
+    for off, lo, hi, t in _WIDE_ZONES:
+        if tz == off and lo <= lon <= hi:
+            tol = t
+    if abs(diff) <= tol:
+        return None
+    hint = (" (the sign looks flipped: west of Greenwich the offset is negative)"
+            if abs((-tz - solar + 12.0) % 24.0 - 12.0) <= tol else "")
+    return Problem(f"time zone UTC{tz:+g} h does not fit the longitude {lon:g} (solar time there is "
+                   f"UTC{solar:+.1f} h; the header offset may differ from it by at most {tol:g} h, found "
+                   f"{abs(diff):.1f} h){hint}; correct the time zone or the longitude", file=file, line=line,
+                   column=label)
+
+
+def _plausibility_problems(st: _Station, labels: dict[str, str]) -> list[Problem]:
+    """Irradiance in other units, and data from the other hemisphere than the header's latitude."""
+    problems = []
+    file = st.file
+    for var in ("ghi", "dni", "dhi"):
+        v = st.values.get(var)
+        if v is None or not np.isfinite(v).any():
+            continue
+        top = float(np.nanmax(v))
+        col = labels.get(var, var)
+        if 0 < top <= 1.5:
+            problems.append(Problem(f"the largest value of the year is {top:g}: values look like kW m-2; "
+                                    "expected W m-2 (multiply by 1,000)", file=file, column=col, variable=var))
+        elif var == "ghi" and top < _GHI_MIN_ANNUAL_MAX:
+            problems.append(Problem(f"the largest value of the year is {top:g} W m-2; expected several hundred "
+                                    f"W m-2 (at least {_GHI_MIN_ANNUAL_MAX:g} anywhere with sunlight): the column "
+                                    "is empty of sunlight or in other units", file=file, column=col, variable=var))
+    g = st.values.get("ghi")
+    if g is not None and np.isfinite(st.lat) and abs(st.lat) >= _HEMISPHERE_LAT and not problems:
+        with np.errstate(invalid="ignore"):
+            lit = np.where(np.isfinite(g), g > 0, np.nan)
+        june = np.isin(st.month, (6, 7)) & np.isfinite(lit)
+        dec = np.isin(st.month, (12, 1)) & np.isfinite(lit)
+        if june.sum() >= 24 * 7 and dec.sum() >= 24 * 7:
+            jj, dj = 24 * float(np.nanmean(lit[june])), 24 * float(np.nanmean(lit[dec]))
+            north = st.lat > 0
+            if (jj - dj) * (1 if north else -1) < -1.0:
+                problems.append(Problem(
+                    f"latitude {st.lat:g} ({'north' if north else 'south'}) but the data's days are longer in "
+                    f"{'December-January' if north else 'June-July'} ({max(jj, dj):.1f} h of daylight) than in "
+                    f"{'June-July' if north else 'December-January'} ({min(jj, dj):.1f} h): the data are from the "
+                    f"{'southern' if north else 'northern'} hemisphere; check the sign of the latitude, or the file",
+                    file=file, line=None if st.fmt == "netcdf" else 1, column=labels.get("lat", "latitude")))
+    return problems
+
+
+def _check_station(st: _Station, labels: dict[str, str], problems: list | None = None) -> _Station:
+    """Raise every problem of one station at once: header problems, ``problems`` found while
+    reading it, and (when there are any) the row problems of :func:`_place_on_year` too."""
+    problems = list(problems or [])
+    tz_label = labels.get("tz")
+    if tz_label and st.fmt != "netcdf":
+        p = _tz_lon_problem(st.tz, st.lat, st.lon, st.file, tz_label)
+        if p:
+            problems.append(p)
+    elif np.isfinite(st.tz_offset_h):
+        p = _tz_lon_problem(st.tz_offset_h, st.lat, st.lon, st.file, "tz_offset_h", line=None)
+        if p:
+            problems.append(p)
+    problems += _plausibility_problems(st, labels)
+    if problems:
+        try:
+            problems += _place_on_year(st, 2023)[1]
+        except Exception:  # noqa: BLE001 - the header problems are the ones to report
+            pass
+        raise ValidationError(problems, what=Path(st.file).name)
+    return st
+
+
+def _check_rows(df: pd.DataFrame, cols: dict[str, str], file: str, header_lines: int, problems: list) -> None:
+    """Date and hour fields that are not whole numbers, each row located (at most 20 per column)."""
+    for col, label in cols.items():
+        if col not in df.columns:
+            continue
+        s = df[col].astype(str).str.strip()
+        num = pd.to_numeric(s, errors="coerce").to_numpy(dtype=float)
+        bad = np.flatnonzero(~np.isfinite(num) | (num != np.round(num)))
+        for i in bad[:20]:
+            problems.append(Problem(f"expected a whole number ({label}), found {s.iloc[i]!r}", file=file,
+                                    row=int(i) + 1, line=int(i) + 1 + header_lines, column=label))
+        if bad.size > 20:
+            problems.append(Problem(f"... and {bad.size - 20} more rows with an unreadable {label}", file=file,
+                                    column=label))
 
 
 # --------------------------------------------------------------------------- NetCDF reader
@@ -357,7 +613,7 @@ def _read_netcdf_file(path: Path) -> list[_Station]:
             notes.append(f"elevation from pvlib's altitude map ({e:g} m)")
         else:
             e = float(elev[i])
-        out.append(_Station(
+        out.append(_check_station(_Station(
             file=file, fmt="netcdf", code=str(code), name=str(names[i]) if names is not None else str(code),
             lat=float(lat[i]), lon=float(lon[i]), elevation_m=e, tz=0.0,
             month=t.month.to_numpy(dtype=float), day=t.day.to_numpy(dtype=float),
@@ -366,7 +622,7 @@ def _read_netcdf_file(path: Path) -> list[_Station]:
             row_kind="time step", tz_label="UTC",
             notes=notes + (["minutes"] if (t.minute != 0).any() else []),
             tz_offset_h=float(tzs[i]) if tzs is not None else np.nan,
-        ))
+        ), {"lat": "lat"}))
     return out
 
 
@@ -686,37 +942,186 @@ def _station_labels(stations: list[_Station], names: Sequence[str] | None) -> li
     return labels
 
 
-def default_station_paths() -> list[Path]:
-    """The offline default typical years: the three pvlib ships (Greensboro NC TMY3, Sand Point AK
-    TMY3, Miami FL TMY2) and the embedded European ones in ``data/derived/weather`` (Amsterdam
-    Schiphol IWEC, Piedmont PVGIS TMY; see ``data/derive_weather_stations.py``)."""
+def pvlib_station_paths() -> list[Path]:
+    """The three typical years pvlib's wheel ships: Greensboro NC (TMY3), Sand Point AK (TMY3),
+    Miami FL (TMY2).  Small fixed inputs for examples and tests; not the default weather."""
     import pvlib
 
+    d = Path(pvlib.__file__).parent / "data"
+    return [d / "723170TYA.CSV", d / "703165TY.csv", d / "12839.tm2"]
+
+
+def default_station_paths() -> list[Path]:
+    """The offline default weather: ``data/derived/weather/stations.nc``, 159 real typical years
+    (127 NREL TMY3 and 5 TMYx stations across every contiguous-US climate zone, 27 European TMYx,
+    PVGIS, IGDG and IMGW stations), derived by ``data/derive_weather_stations.py``; the licence,
+    climate zone and upstream of every station are in ``stations.csv`` beside it."""
     from powerfirst.paths import data_dir
 
-    d = Path(pvlib.__file__).parent / "data"
-    embedded = sorted((data_dir() / "derived" / "weather").glob("*.nc"))
-    return [d / "723170TYA.CSV", d / "703165TY.csv", d / "12839.tm2", *embedded]
+    path = data_dir() / "derived" / "weather" / "stations.nc"
+    if not path.exists():
+        raise WeatherFileNotFoundError(
+            f"the embedded default weather is missing: {path} (regenerate it with "
+            "`python data/derive_weather_stations.py`, or pass weather files to read_weather)")
+    return [path]
+
+
+#: columns of ``data/derived/weather/stations.csv`` carried onto ``station`` by :func:`default_stations`
+STATION_METADATA = ("country", "state_region", "climate_zone", "grid_region", "source_type", "period",
+                    "data_time_basis", "solar_noon_offset_h", "licence", "file")
+
+
+def station_metadata() -> pd.DataFrame:
+    """The metadata table of the embedded stations (``data/derived/weather/stations.csv``), by station id."""
+    path = default_station_paths()[0].with_name("stations.csv")
+    return pd.read_csv(path, dtype={"station": str}).set_index("station")
 
 
 @lru_cache(maxsize=4)
 def _default_stations(year: int) -> xr.Dataset:
-    return read_weather(default_station_paths(), year=year)
+    ds = read_weather(default_station_paths(), year=year)
+    meta = station_metadata().reindex(ds["station"].values.astype(str))
+    coords = {}
+    for c in STATION_METADATA:
+        col = meta[c]
+        numeric = pd.api.types.is_numeric_dtype(col)
+        coords[c] = ("station", col.to_numpy(float) if numeric else col.fillna("").astype(str).to_numpy())
+    ds = ds.assign_coords(coords)
+    ds = ds.assign_coords(source=("station", [f"{Path(f).name} (via stations.nc)" for f in meta["file"]]),
+                          name=("station", meta["name"].astype(str).to_numpy()))
+    ds.attrs["stations_metadata"] = "data/derived/weather/stations.csv (licence, climate zone, upstream)"
+    return ds
 
 
 def default_stations(year: int = 2023) -> xr.Dataset:
-    """The offline default weather: the typical years pvlib ships and two embedded European ones.
+    """The offline default weather: 159 real typical years, from ``data/derived/weather``.
 
-    ``723170TYA.CSV`` (Greensboro NC, TMY3), ``703165TY.csv`` (Sand Point AK,
-    TMY3) and ``12839.tm2`` (Miami FL, TMY2) from pvlib, plus Amsterdam
-    Schiphol (IWEC) and Piedmont (PVGIS TMY) from ``data/derived/weather``,
-    read with :func:`read_weather`.
-    Five stations are enough for examples and tests, not for a study: for
-    real sites supply typical-year files near them (EPW from
-    climate.onebuilding.org, NSRDB TMY3, or :func:`fetch_pvgis_tmy`).
-    The result is cached; a copy is returned.
+    127 NREL TMY3 stations covering every contiguous-US ASHRAE climate zone
+    and ISO/RTO region, 5 TMYx stations at US data-centre locations
+    (Phoenix, Atlanta, Chicago, Dallas-Fort Worth, Leesburg VA) and 27
+    European stations (TMYx, PVGIS TMY, IGDG, IMGW), read with
+    :func:`read_weather`.  Extra coordinates on ``station``: ``climate_zone``
+    (ASHRAE 169 thermal zone and moisture letter), ``licence``,
+    ``source_type``, ``period``, ``data_time_basis``, ``solar_noon_offset_h``,
+    ``grid_region``, ``country`` (:data:`STATION_METADATA`).  Gaps with no
+    licence-clean station: Ireland, Scotland, central and southern Spain,
+    Finland, the Baltics, Romania and Bulgaria (see
+    ``data/derived/README.md``); sites there are warned about by the energy
+    cube.  The result is cached; a copy is returned.
     """
     return _default_stations(int(year)).copy(deep=True)
+
+
+def weather_cache_dir() -> Path:
+    """Where fetched typical years are kept: ``$POWERFIRST_WEATHER_CACHE``, else
+    ``~/.cache/powerfirst/weather``."""
+    env = os.environ.get("POWERFIRST_WEATHER_CACHE")
+    return Path(env) if env else Path.home() / ".cache" / "powerfirst" / "weather"
+
+
+def fetch_site_typical_years(lat, lon, *, source: str = "pvgis", cache_dir=None, api_key: str | None = None,
+                             email: str | None = None, timeout: int = 30, refresh: bool = False) -> list[Path]:
+    """Typical years at each site, fetched once through pvlib.iotools and kept in a local cache.
+
+    For users with internet access: one typical year per distinct site
+    location (rounded to 0.01 degree, about 1 km), from PVGIS
+    (:func:`fetch_pvgis_tmy`, worldwide except the poles; EU JRC, free to
+    use) or NSRDB (:func:`fetch_nsrdb_tmy`, the Americas; needs an NREL API
+    key and e-mail).  A file already in the cache is not fetched again
+    (unless ``refresh``).  Pass the returned paths to :func:`read_weather`
+    and the Dataset to the energy cube: every site then has its own station
+    at a distance of ~0 km.
+
+    Parameters
+    ----------
+    lat, lon : array_like
+        Site coordinates [degrees_north, degrees_east].
+    source : {'pvgis', 'nsrdb'}
+    cache_dir : path-like, optional
+        Default :func:`weather_cache_dir`.
+    api_key, email : str, optional
+        NSRDB credentials (NREL developer API key); unused for PVGIS.
+    timeout : int
+        Seconds per request.
+    refresh : bool
+        Fetch again even if cached.
+
+    Returns
+    -------
+    list of pathlib.Path
+        One NetCDF file per distinct location, in order of first appearance.
+
+    Raises
+    ------
+    WeatherDownloadError
+        A service cannot be reached or refuses a request (the message says
+        which site and how to work offline).
+    """
+    if source not in ("pvgis", "nsrdb"):
+        raise ValueError(f"source must be 'pvgis' or 'nsrdb', got {source!r}")
+    if source == "nsrdb" and not (api_key and email):
+        raise ValueError("NSRDB needs api_key= and email= (a free NREL developer key, "
+                         "https://developer.nrel.gov/signup/); or use source='pvgis'")
+    cache = Path(cache_dir) if cache_dir is not None else weather_cache_dir()
+    cache.mkdir(parents=True, exist_ok=True)
+    out: list[Path] = []
+    for la, lo in dict.fromkeys(zip(np.round(np.atleast_1d(np.asarray(lat, float)), 2).tolist(),
+                                    np.round(np.atleast_1d(np.asarray(lon, float)), 2).tolist())):
+        path = cache / f"{source}_tmy_{la:.3f}_{lo:.3f}.nc"
+        if refresh or not path.exists():
+            if source == "pvgis":
+                fetched = fetch_pvgis_tmy(la, lo, cache, timeout=timeout)
+            else:
+                fetched = fetch_nsrdb_tmy(la, lo, cache, api_key=api_key, email=email, timeout=timeout)
+            if Path(fetched) != path:
+                os.replace(fetched, path)
+        out.append(path)
+    return out
+
+
+def fetch_nsrdb_tmy(lat: float, lon: float, out_dir, *, api_key: str, email: str, name: str | None = None,
+                    year: str = "tmy", timeout: int = 30) -> Path:
+    """Download an NSRDB typical meteorological year (PSM v4) and write a NetCDF that
+    :func:`read_weather` reads.
+
+    Uses :func:`pvlib.iotools.get_nsrdb_psm4_tmy` with ``utc=True``.  NSRDB
+    stamps each hour at its start (``Minute`` 0) or its middle (30); either
+    way the value is the mean of the hour beginning at the full hour.
+
+    Raises
+    ------
+    WeatherDownloadError
+        NSRDB cannot be reached or refused the request.
+    """
+    import requests
+    from pvlib.iotools import get_nsrdb_psm4_tmy
+
+    try:
+        data, meta = get_nsrdb_psm4_tmy(lat, lon, api_key, email, year=year, utc=True, map_variables=True,
+                                        timeout=timeout)
+    except (requests.exceptions.ConnectionError, requests.exceptions.Timeout, OSError) as exc:
+        raise WeatherDownloadError(
+            f"could not reach NSRDB for ({lat}, {lon}): {type(exc).__name__}: {exc}. powerfirst works "
+            "offline with weather files: supply typical-year files instead and pass them to "
+            "read_weather(paths)") from exc
+    except requests.exceptions.HTTPError as exc:
+        raise WeatherDownloadError(f"NSRDB refused the request for ({lat}, {lon}): {exc}") from exc
+    data = data.copy()
+    if "pressure" in data.columns:
+        data["pressure"] = data["pressure"].astype(float) * 100.0  # NSRDB surface pressure in mbar
+    idx = pd.DatetimeIndex(data.index)
+    idx = (idx.tz_convert("UTC") if idx.tz is not None else idx).floor("h")
+    data.index = idx
+    elev = float(meta.get("Elevation", np.nan)) if hasattr(meta, "get") else np.nan
+    ds = pvgis_tmy_dataset(data, {"inputs": {"location": {"elevation": elev}}}, lat, lon,
+                           name=name or f"NSRDB {lat:.3f}, {lon:.3f}")
+    ds = ds.assign_coords(station=[f"nsrdb_{lat:.3f}_{lon:.3f}"])
+    ds.attrs.update(source="NSRDB PSM v4 TMY (NREL) via pvlib.iotools.get_nsrdb_psm4_tmy")
+    from powerfirst.io.store import write_netcdf
+
+    out = Path(out_dir) / f"nsrdb_tmy_{lat:.3f}_{lon:.3f}.nc"
+    write_netcdf(ds, out, overwrite=True)
+    return out
 
 
 def fetch_pvgis_tmy(lat: float, lon: float, out_dir, *, name: str | None = None, timeout: int = 30,
