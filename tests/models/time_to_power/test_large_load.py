@@ -185,3 +185,15 @@ def validation_report() -> pd.DataFrame:
                         p10=round(p10, 1), p50=round(p50, 1), p90=round(p90, 1), inside=inside,
                         factor_outside=round(factor, 2)))
     return pd.DataFrame(out)
+
+
+def test_every_grid_of_the_schema_has_a_region_row():
+    """A BA of schema/grids.csv without a row in data/time_to_power/regions.csv would be an 'unknown ba' error."""
+    from pathlib import Path
+
+    import powerfirst.schema
+    from powerfirst.io.stages import read_region_table
+
+    grids = pd.read_csv(Path(powerfirst.schema.__file__).parent / "grids.csv", dtype=str)
+    missing = sorted(set(grids["code"]) - set(read_region_table()["ba"]))
+    assert not missing, f"add these BAs to data/time_to_power/regions.csv: {missing}"
