@@ -390,3 +390,168 @@ def test_site_weather_is_a_weather_cube_on_sites(sites, stations):
     assert set(wx.data_vars) == {"ghi", "dni", "dhi", "temp_air", "wind_speed"}
     assert wx.attrs["pf_kind"] == "weather" and "site" in wx.dims
     validate(wx, "weather", values=True)
+
+
+# --------------------------------------------------------------------------- real weather (issue: physical fidelity)
+
+
+def _shared_epw(shared, tmp_path, rel):
+    """A shared EPW (gzip or plain) read with read_weather."""
+    import gzip
+    import shutil
+
+    src = shared / "weather" / rel
+    if src.suffix == ".gz":
+        dst = tmp_path / src.name[:-3]
+        with gzip.open(src, "rb") as f, open(dst, "wb") as g:
+            shutil.copyfileobj(f, g)
+        src = dst
+    return read_weather(src)
+
+
+def _modelchain_cf(wx, mount, spec):
+    """Annual AC output per kW DC of pvlib's own ModelChain on the same weather and parameters."""
+    import pvlib
+    from pvlib.location import Location
+    from pvlib.modelchain import ModelChain
+    from pvlib.pvsystem import Array, FixedMount, PVSystem, SingleAxisTrackerMount
+
+    lat, lon, alt = (float(wx[c].item()) for c in ("lat", "lon", "elevation_m"))
+    times = (pd.DatetimeIndex(wx.indexes["time"]) + pd.Timedelta("30min")).tz_localize("UTC")
+    weather = pd.DataFrame({v: wx[v].values[0] for v in ("ghi", "dni", "dhi", "temp_air", "wind_speed")},
+                           index=times)
+    if mount == "fixed":
+        m = FixedMount(surface_tilt=min(abs(lat), spec.max_tilt_deg), surface_azimuth=180.0 if lat >= 0 else 0.0)
+    else:
+        m = SingleAxisTrackerMount(axis_tilt=0, axis_azimuth=180.0 if lat >= 0 else 0.0,
+                                   max_angle=spec.max_angle_deg, backtrack=spec.backtrack, gcr=spec.gcr)
+    temp = pvlib.temperature.TEMPERATURE_MODEL_PARAMETERS["sapm"][spec.temperature_model]
+    system = PVSystem(arrays=[Array(m, albedo=spec.albedo, temperature_model_parameters=temp,
+                                    module_parameters={"pdc0": 1.0, "gamma_pdc": spec.gamma_pdc_per_k})],
+                      inverter_parameters={"pdc0": 1 / spec.dc_ac_ratio / spec.eta_inv_nom,
+                                           "eta_inv_nom": spec.eta_inv_nom, "eta_inv_ref": spec.eta_inv_ref})
+    mc = ModelChain(system, Location(lat, lon, altitude=alt), transposition_model=spec.transposition,
+                    aoi_model="physical", spectral_model="no_loss", dc_model="pvwatts", ac_model="pvwatts",
+                    losses_model="pvwatts", airmass_model="kastenyoung1989")
+    mc.run_model(weather)
+    return float(np.nansum(np.clip(mc.results.ac.to_numpy(float), 0, None))) / 8760
+
+
+MODELCHAIN_FILES = ["epw_us_dc_locations/USA_AZ_Phoenix-Sky.Harbor.epw",
+                    "epw_us_dc_locations/USA_IL_Chicago.OHare.epw",
+                    "epw_stations/USA_WA_Seattle-Tacoma.Intl.AP.727930_TMY3.epw.gz",
+                    "epw_stations/SWE_ST_Stockholm.Arlanda.AP.024600_TMYx.2007-2021.epw.gz",
+                    "epw_stations/ESP_CT_Barcelona.081800_TMYx.epw.gz"]
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("rel", MODELCHAIN_FILES)
+def test_fixed_and_tracking_cf_agree_with_pvlib_modelchain(shared, tmp_path, rel):
+    """Done-when of the fidelity issue: the cube's annual CF within 2 % of pvlib's ModelChain on the file."""
+    from pvlib.pvsystem import pvwatts_losses
+
+    wx = _shared_epw(shared, tmp_path, rel)
+    spec = PVSpec(losses_percent=float(pvwatts_losses()))
+    s = make_sites(("ST", float(wx["lat"].item()), float(wx["lon"].item()), "US", "PJM", "core",
+                    float(wx["elevation_m"].item())))
+    c = build_energy_cube(s, wx, pv=spec).compute()
+    assert str(c["irradiance_source"].values[0]).startswith("weather file GHI, DNI, DHI")
+    for mount, var in (("fixed", "solar_cf_fixed_ac"), ("single_axis", "solar_cf_tracking_ac")):
+        ours = float(c[var].mean()) / spec.dc_ac_ratio  # back to AC per kW DC, ModelChain's basis
+        ref = _modelchain_cf(wx, mount, spec)
+        assert ours == pytest.approx(ref, rel=0.02), (rel, mount, ours, ref)
+    # solar_cf is the default mount (single axis) per kW DC
+    np.testing.assert_allclose(c["solar_cf"].values * spec.dc_ac_ratio, c["solar_cf_tracking_ac"].values)
+    # tracking gains over fixed tilt, more at low latitude
+    gain = float(c["solar_cf_tracking_ac"].mean()) / float(c["solar_cf_fixed_ac"].mean())
+    assert 1.0 < gain < 1.35
+
+
+@pytest.mark.realdata
+def test_file_irradiance_is_used_not_rebuilt(shared, tmp_path):
+    wx = _shared_epw(shared, tmp_path, "epw_us_dc_locations/USA_AZ_Phoenix-Sky.Harbor.epw")
+    s = make_sites(("PHX", float(wx["lat"].item()), float(wx["lon"].item()), "US", "SRP", "core",
+                    float(wx["elevation_m"].item())))
+    c = build_energy_cube(s, wx).compute()
+    np.testing.assert_array_equal(c["ghi"].values[0], wx["ghi"].values[0])
+    np.testing.assert_array_equal(c["dhi"].values[0], wx["dhi"].values[0])
+    # DNI: the file's, except hours whose mid-hour sun is below the horizon
+    assert float(c["dni"].sum()) == pytest.approx(float(wx["dni"].sum()), rel=0.01)
+
+
+def test_fallback_without_dni_dhi_is_stated(stations):
+    s = make_sites(("GSO", 36.10, -79.95, "US", "DUK", "edge", 273.0))
+    full = build_energy_cube(s, stations.isel(station=[0])).compute()
+    no_comp = stations.isel(station=[0]).drop_vars(["dni", "dhi"])
+    fb = build_energy_cube(s, no_comp)
+    assert "FALLBACK" in str(fb["irradiance_source"].values[0]) and "irradiance_fallback" in fb.attrs
+    fb = fb.compute()
+    assert float(fb["ghi"].mean()) == pytest.approx(float(full["ghi"].mean()), rel=0.05)
+    assert float(fb["solar_cf"].mean()) == pytest.approx(float(full["solar_cf"].mean()), rel=0.15)
+
+
+def test_station_in_other_hemisphere_is_refused_or_shifted(stations):
+    s = make_sites(("SYD", -33.9, 151.2, "US", "PJM", "core", 40.0))
+    with pytest.raises(ValidationError, match="other hemisphere.*other_hemisphere='shift'"):
+        build_energy_cube(s, stations)
+    with pytest.warns(WeatherStationWarning, match="SYD"):
+        c = build_energy_cube(s, stations, other_hemisphere="shift")
+    assert str(c["weather_match"].values[0]) == "nearest-other-hemisphere"
+    assert int(c["weather_shift_h"].values[0]) % 8760 >= 4380 - 12
+
+
+def test_site_2000_km_from_any_station_warns_with_name_and_distance(stations):
+    # Kamchatka: about 2,600 km from Sand Point AK, the nearest of the three stations
+    s = make_sites(("FAR", 52.0, 160.0, "US", "PJM", "core", 0.0))
+    with pytest.warns(WeatherStationWarning, match=r"FAR: station SAND POINT is \d{4} km away"):
+        c = build_energy_cube(s, stations)
+    assert float(c["weather_distance_km"].values[0]) > 1900
+
+
+def test_net_wind_is_gross_times_losses(cube):
+    spec = WindSpec()
+    np.testing.assert_allclose(cube["wind_cf"].values, cube["wind_cf_gross"].values * spec.net_factor)
+    assert spec.net_factor == pytest.approx(0.93 * 0.97 * 0.98)
+    assert "net" in cube["wind_cf"].attrs["basis"] and "gross" in cube["wind_cf_gross"].attrs["basis"]
+    with pytest.raises(ValueError, match="wake_loss"):
+        WindSpec(wake_loss=1.5)
+
+
+def test_roughness_by_land_cover_lowers_hub_wind(stations):
+    from powerfirst.cubes.conversion import ROUGHNESS_BY_LAND_COVER, hub_height_wind_speed
+
+    s = make_sites(("A", 36.1, -79.95, "US", "DUK", "core", 273.0), ("B", 36.1, -79.95, "US", "DUK", "core", 273.0))
+    s = s.assign_coords(land_cover=("site", ["grassland", "forest"]))
+    c = build_energy_cube(s, stations.isel(station=[0])).compute()
+    assert list(c["roughness_length_m"].values) == [ROUGHNESS_BY_LAND_COVER["grassland"], ROUGHNESS_BY_LAND_COVER["forest"]]
+    assert float(c["wind_cf"].sel(site="A").mean()) > float(c["wind_cf"].sel(site="B").mean())
+    # monotone: rougher site, slower hub wind; equal roughness = the single log profile
+    z = np.array([0.01, 0.03, 0.1, 0.3, 1.0])
+    v = hub_height_wind_speed(5.0, 10.0, 117.0, z, 0.03)
+    assert (np.diff(v) < 0).all()
+    assert hub_height_wind_speed(5.0, 10.0, 117.0, 0.1, 0.1) == pytest.approx(5 * np.log(1170) / np.log(100))
+    with pytest.raises(ValidationError, match="unknown land_cover"):
+        build_energy_cube(s.assign_coords(land_cover=("site", ["moon", "forest"])), stations)
+
+
+@pytest.mark.realdata
+def test_demo_sites_have_a_station_within_300_km_and_phoenix_temperature(shared):
+    """Every demo site within the 300 km threshold (except Ireland, which has no licence-clean station),
+    and Phoenix-area sites' annual mean temperature within 1 K of the Phoenix station's file."""
+    import warnings
+
+    s = read_sites(demo_sites_path())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", WeatherStationWarning)
+        c = build_energy_cube(s)
+    d = c["weather_distance_km"].to_series()
+    far = d[d > 300]
+    assert set(c["ba"].sel(site=far.index).values) <= {"IE-SEM"}, far
+    phx = read_weather(shared / "weather" / "epw_us_dc_locations" / "USA_AZ_Phoenix-Sky.Harbor.epw")
+    t_file = float(phx["temp_air"].mean())
+    assert t_file == pytest.approx(24.7, abs=0.05)
+    area = [i for i in c.site.values if str(c["ba"].sel(site=i).values) == "SRP"
+            or str(c["name"].sel(site=i).values).startswith(("Buckeye", "Goodyear"))]
+    t = c["temp_air"].sel(site=area).mean("time").compute()
+    assert (np.abs(t.values - t_file) < 1.0).all(), t.to_series()
+    assert set(c["weather_station_name"].sel(site=area).values) == {"Phoenix-Sky.Harbor.Intl.AP"}

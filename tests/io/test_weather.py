@@ -1,6 +1,7 @@
 """Typical-year weather readers: formats, the UTC reference-year convention, and bad inputs."""
 
 import csv
+from pathlib import Path
 import shutil
 
 import numpy as np
@@ -325,7 +326,8 @@ def test_fetch_pvgis_writes_a_file_read_weather_accepts(monkeypatch, tmp_path, s
     monkeypatch.setattr(pvlib.iotools, "get_pvgis_tmy", lambda *a, **k: (frame, meta))
     path = fetch_pvgis_tmy(45.0, 8.0, tmp_path)
     back = read_weather(path)
-    assert back["elevation_m"].item() == 250.0 and back["tz_offset_h"].item() == 0.0
+    # tz_offset_h NaN (changed on purpose): the labels are UTC, the station's standard offset is unknown
+    assert back["elevation_m"].item() == 250.0 and np.isnan(back["tz_offset_h"].item())
     np.testing.assert_array_equal(back["ghi"].values[0], one["ghi"].values)
 
 
@@ -341,3 +343,116 @@ def test_default_stations_include_the_embedded_european_ones():
     # at 8 E solar noon is near 11:30 UTC: Piedmont's GHI peaks in the 11 or 12 UTC hour (read as UTC)
     peak_hour = int(pie["ghi"].groupby("time.hour").mean().idxmax())
     assert peak_hour in (11, 12)
+
+
+# --------------------------------------------------------------------------- per-site typical years (recorded responses)
+
+RECORDED_PVGIS = Path(__file__).parents[1] / "data" / "pvgis_tmy_45.000_8.000_2005_2023.json.gz"
+
+
+class _RecordedResponse:
+    """A requests.Response stand-in replaying a stored PVGIS API answer (no network)."""
+
+    def __init__(self, body: bytes, status: int = 200):
+        self.content, self.status_code, self.ok = body, status, status == 200
+
+    def json(self):
+        import json
+
+        return json.loads(self.content)
+
+    def raise_for_status(self):
+        if not self.ok:
+            import requests
+
+            raise requests.HTTPError(f"{self.status_code}")
+
+
+def test_fetch_site_typical_years_from_recorded_pvgis_response_and_cache(monkeypatch, tmp_path):
+    """The PVGIS TMY API answer for 45 N 8 E (recorded in pvlib 0.16.1's test data, PVGIS 5.3) replayed
+    through pvlib.iotools.get_pvgis_tmy: read_weather reads the cached file; a second call does not fetch."""
+    import gzip
+
+    import requests
+
+    from powerfirst.io.weather import fetch_site_typical_years
+
+    body = gzip.decompress(RECORDED_PVGIS.read_bytes())
+    calls = []
+
+    def replay(url, params=None, timeout=None, **kw):
+        calls.append((url, dict(params or {})))
+        return _RecordedResponse(body)
+
+    monkeypatch.setattr(requests, "get", replay)
+    paths = fetch_site_typical_years([45.0, 45.001], [8.0, 8.0], cache_dir=tmp_path)
+    assert len(paths) == 1 and len(calls) == 1 and calls[0][1]["lat"] == 45.0  # same 0.01-degree cell
+    wx = read_weather(paths)
+    assert wx.sizes == {"station": 1, "time": 8760} and float(wx["elevation_m"].item()) == 250.0
+    assert 1300 < float(wx["ghi"].sum()) / 1000 < 1600  # kWh m-2 a-1 in Piedmont
+    peak_hour = int(wx["ghi"].isel(station=0).groupby("time.hour").mean().idxmax())
+    assert peak_hour in (11, 12)  # UTC stamps kept: solar noon at 8 E is ~11:30 UTC
+    again = fetch_site_typical_years([45.0], [8.0], cache_dir=tmp_path)
+    assert again == paths and len(calls) == 1  # from the cache
+
+
+def test_fetch_site_typical_years_refusal_and_offline(monkeypatch, tmp_path):
+    import requests
+
+    from powerfirst.io.weather import fetch_site_typical_years
+
+    monkeypatch.setattr(requests, "get", lambda *a, **k: _RecordedResponse(
+        b'{"message": "Location over the sea. Please, select another location", "status": 400}', 400))
+    with pytest.raises(WeatherDownloadError, match="refused.*over the sea"):
+        fetch_site_typical_years([40.0], [-30.0], cache_dir=tmp_path)
+
+    def offline(*a, **k):
+        raise requests.exceptions.ConnectionError("Failed to resolve 're.jrc.ec.europa.eu'")
+
+    monkeypatch.setattr(requests, "get", offline)
+    with pytest.raises(WeatherDownloadError, match="supply typical-year files instead"):
+        fetch_site_typical_years([45.0], [8.0], cache_dir=tmp_path)
+    with pytest.raises(ValueError, match="api_key= and email="):
+        fetch_site_typical_years([45.0], [8.0], source="nsrdb", cache_dir=tmp_path)
+
+
+def test_fetch_nsrdb_tmy_from_recorded_values(monkeypatch, tmp_path):
+    """NSRDB through pvlib.iotools.get_nsrdb_psm4_tmy (replaced by a recorded TMY frame, no network)."""
+    import pvlib.iotools
+
+    from powerfirst.io.weather import fetch_nsrdb_tmy
+
+    idx = pd.date_range("2023-01-01 00:30", periods=8760, freq="h", tz="UTC")
+    one = read_weather([GREENSBORO]).isel(station=0)
+    frame = pd.DataFrame({v: one[v].values for v in ("ghi", "dni", "dhi", "temp_air", "wind_speed")}, index=idx)
+    frame["pressure"] = 1000.0  # mbar, as NSRDB reports it
+    seen = {}
+
+    def recorded(lat, lon, api_key, email, **kw):
+        seen.update(kw)
+        return frame, {"Elevation": 273}
+
+    monkeypatch.setattr(pvlib.iotools, "get_nsrdb_psm4_tmy", recorded)
+    back = read_weather(fetch_nsrdb_tmy(36.1, -79.95, tmp_path, api_key="k", email="e@x"))
+    assert seen["utc"] is True and float(back["elevation_m"].item()) == 273.0
+    np.testing.assert_array_equal(back["ghi"].values[0], one["ghi"].values)
+    assert float(back["pressure"].mean()) == 100000.0  # mbar -> Pa
+
+
+@pytest.mark.realdata
+def test_leap_year_and_short_epw_are_handled_or_refused(shared, tmp_path):
+    """A leap-year TMY (8,784 rows): 29 February dropped and said so; 8,759 rows: a clear error."""
+    src = shared / "weather" / "epw_us_dc_locations" / "USA_AZ_Phoenix-Sky.Harbor.epw"
+    lines = src.read_text(encoding="latin-1").splitlines(keepends=True)
+    head, rows = lines[:8], lines[8:]
+    feb28 = [r for r in rows if r.split(",")[1] == "2" and r.split(",")[2] == "28"]
+    feb29 = [",".join([f[0], "2", "29", *f[3:]]) for f in (r.split(",") for r in feb28)]
+    cut = rows.index(feb28[-1]) + 1
+    leap = tmp_path / "leap.epw"
+    leap.write_text("".join(head + rows[:cut] + feb29 + rows[cut:]), encoding="latin-1")
+    ds = read_weather(leap)
+    assert ds.sizes["time"] == 8760 and "29 February dropped" in ds.attrs["notes"]
+    short = tmp_path / "short.epw"
+    short.write_text("".join(head + rows[:-1]), encoding="latin-1")
+    with pytest.raises(ValidationError, match="wrong length.*found 8759"):
+        read_weather(short)

@@ -178,7 +178,10 @@ class WindSpec:
         (TMY3, TMYx).  ERA5-based files (PVGIS) carry a grid-box wind; the
         same value is used for them.
     blending_height_m : float
-        Height above which the two surfaces' profiles meet [m] (60 m, Wieringa 1986).
+        Height where the flow no longer feels the local surface and the two
+        profiles meet [m]: 200 m, about the top of the surface layer, above
+        the hub (a simplification of the European Wind Atlas roughness-change
+        treatment, which goes through the geostrophic drag law).
     measurement_height_m : float
         Height of the input wind speed [m].
     wake_loss : float
@@ -209,7 +212,7 @@ class WindSpec:
     hub_height_m: float = 117.0
     roughness_length_m: float = 0.1
     anemometer_roughness_length_m: float = 0.03
-    blending_height_m: float = 60.0
+    blending_height_m: float = 200.0
     measurement_height_m: float = 10.0
     wake_loss: float = 0.07
     availability_loss: float = 0.03
@@ -225,6 +228,9 @@ class WindSpec:
                 raise ValueError(f"WindSpec.{name} must be a fraction in [0, 1), got {v}")
         if min(self.roughness_length_m, self.anemometer_roughness_length_m) <= 0:
             raise ValueError("WindSpec roughness lengths must be > 0 m")
+        if not self.measurement_height_m < self.hub_height_m < self.blending_height_m:
+            raise ValueError(f"WindSpec needs measurement height < hub height < blending height, got "
+                             f"{self.measurement_height_m}, {self.hub_height_m}, {self.blending_height_m} m")
 
     @property
     def net_factor(self) -> float:
@@ -868,14 +874,16 @@ def turbine_power(wind_speed_hub, density, curve_wind_speed, curve_power, *, den
 
 
 def hub_height_wind_speed(wind_speed, measurement_height, hub_height, roughness_site, roughness_anemometer=None,
-                          blending_height=60.0):
+                          blending_height=200.0):
     """Wind speed at hub height from a measured wind, with a roughness change (log profiles).
 
     .. math:: v_{hub} = v_m \\frac{\\ln(h_b / z_{0,a})}{\\ln(h_m / z_{0,a})}
               \\frac{\\ln(h_{hub} / z_{0,s})}{\\ln(h_b / z_{0,s})}
 
-    Up to the blending height ``h_b`` with the anemometer's roughness
-    ``z_{0,a}``, then from ``h_b`` to the hub with the site's ``z_{0,s}``; with
+    Up to the blending height ``h_b`` (above the hub) with the anemometer's
+    roughness ``z_{0,a}``: the wind there is the same over both surfaces;
+    then down from ``h_b`` to the hub with the site's ``z_{0,s}``, so a rougher
+    site has a slower hub wind; with
     ``z_{0,a} = z_{0,s}`` (or ``roughness_anemometer=None``) the single
     logarithmic profile ``v_m ln(h_hub/z0) / ln(h_m/z0)``, as
     :func:`windpowerlib.wind_speed.logarithmic_profile`.

@@ -41,8 +41,8 @@ Solar
     ``irradiance_source`` says which sites).
 Wind
     The station's 10 m wind lifted to the 117 m hub in two logarithmic steps:
-    with the anemometer's roughness (0.03 m) to a 60 m blending height, with
-    the site's roughness above (``roughness_length_m`` of the site, else its
+    with the anemometer's roughness (0.03 m) up to a 200 m blending height,
+    then down to the hub with the site's roughness (``roughness_length_m`` of the site, else its
     ``land_cover``, else 0.1 m, uncertain between 0.03 and 0.3 m); air density
     from the temperature at hub height and the barometric pressure at the
     site elevation (ideal gas); the power curve of the Vestas V126-3.45 MW
@@ -711,7 +711,7 @@ def build_energy_cube(sites: xr.Dataset, weather: xr.Dataset | None = None, *, y
     curve = (f"{wind.turbine_type} ({t.nominal_power / 1e6:g} MW) at {t.hub_height:g} m, windpowerlib power "
              f"curve{' with density correction' if wind.density_correction else ''}; hub wind from 10 m with "
              f"anemometer roughness {wind.anemometer_roughness_length_m:g} m up to {wind.blending_height_m:g} m, "
-             "site roughness above (coordinate roughness_length_m)")
+             "site roughness from there down to the hub (coordinate roughness_length_m)")
     cube["wind_cf"].attrs.update(
         basis="net: after wake, availability and electrical losses", note=(
             f"{curve}; net = gross x (1 - {wind.wake_loss:g} wake) x (1 - {wind.availability_loss:g} "

@@ -1099,13 +1099,13 @@ def fetch_nsrdb_tmy(lat: float, lon: float, out_dir, *, api_key: str, email: str
     try:
         data, meta = get_nsrdb_psm4_tmy(lat, lon, api_key, email, year=year, utc=True, map_variables=True,
                                         timeout=timeout)
+    except requests.exceptions.HTTPError as exc:  # before OSError: requests' errors are OSErrors
+        raise WeatherDownloadError(f"NSRDB refused the request for ({lat}, {lon}): {exc}") from exc
     except (requests.exceptions.ConnectionError, requests.exceptions.Timeout, OSError) as exc:
         raise WeatherDownloadError(
             f"could not reach NSRDB for ({lat}, {lon}): {type(exc).__name__}: {exc}. powerfirst works "
             "offline with weather files: supply typical-year files instead and pass them to "
             "read_weather(paths)") from exc
-    except requests.exceptions.HTTPError as exc:
-        raise WeatherDownloadError(f"NSRDB refused the request for ({lat}, {lon}): {exc}") from exc
     data = data.copy()
     if "pressure" in data.columns:
         data["pressure"] = data["pressure"].astype(float) * 100.0  # NSRDB surface pressure in mbar
@@ -1162,13 +1162,13 @@ def fetch_pvgis_tmy(lat: float, lon: float, out_dir, *, name: str | None = None,
     try:
         data, meta = get_pvgis_tmy(lat, lon, map_variables=True, timeout=timeout, coerce_year=2023,
                                    **kwargs)
+    except requests.exceptions.HTTPError as exc:  # before OSError: requests' errors are OSErrors
+        raise WeatherDownloadError(f"PVGIS refused the request for ({lat}, {lon}): {exc}") from exc
     except (requests.exceptions.ConnectionError, requests.exceptions.Timeout, OSError) as exc:
         raise WeatherDownloadError(
             f"could not reach PVGIS for ({lat}, {lon}): {type(exc).__name__}: {exc}. powerfirst works "
             "offline with weather files: supply typical-year files instead (EPW from "
             "climate.onebuilding.org, NSRDB TMY3, ...) and pass them to read_weather(paths)") from exc
-    except requests.exceptions.HTTPError as exc:
-        raise WeatherDownloadError(f"PVGIS refused the request for ({lat}, {lon}): {exc}") from exc
     ds = pvgis_tmy_dataset(data, meta, lat, lon, name=name)
     from powerfirst.io.store import write_netcdf
 
@@ -1205,7 +1205,8 @@ def pvgis_tmy_dataset(data: pd.DataFrame, meta, lat: float, lon: float, *, name:
         "lat": ("station", [float(lat)]), "lon": ("station", [float(lon)]),
         "elevation_m": ("station", [elev]),
         "name": ("station", [name or f"PVGIS {lat:.3f}, {lon:.3f}"]),
-        "tz_offset_h": ("station", [0.0]),
+        # the labels are UTC; the station's own standard-time offset is not known (NaN)
+        "tz_offset_h": ("station", [np.nan]),
     })
     ds.attrs.update({"source": "PVGIS TMY (EU JRC) via pvlib.iotools.get_pvgis_tmy",
                      "time_convention": "UTC, hour-beginning"})
