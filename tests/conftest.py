@@ -85,13 +85,9 @@ def rng():
 @pytest.fixture(scope="session")
 def norris_grid(shared):
     """The 22-BA grid cube 2016-2024 from the two cleaned releases (read once per session)."""
-    import warnings
-
     from powerfirst.cubes.grid import read_cleaned_releases
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return read_cleaned_releases(shared / "eia930", start="2016-01-01", end="2025-01-01")
+    return read_cleaned_releases(shared / "eia930", start="2016-01-01", end="2025-01-01")
 
 
 def synthetic_energy_cube(sites, year=2023):

@@ -2,9 +2,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from powerfirst.cubes.grid import read_cleaned_releases
 from powerfirst.errors import DataFormatError, ValidationError
 from powerfirst.io.eia930_releases import NORRIS_BAS
-from powerfirst.cubes.grid import read_cleaned_releases
 from powerfirst.schema import check
 
 # peaks of the cleaned 2020_Oct release (2015-07 .. 2020-06) as stated in ../shared/data/eia930/SOURCE.md

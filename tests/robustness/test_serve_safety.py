@@ -52,3 +52,14 @@ def test_secret_from_the_environment_must_be_long(monkeypatch):
     monkeypatch.delenv("POWERFIRST_SECRET_KEY")
     monkeypatch.delenv("BOKEH_SECRET_KEY", raising=False)
     assert session_secret() != session_secret()  # a new random key per server start
+
+
+@pytest.mark.parametrize("app", ["overview", "headroom", "time_to_power", "demand", "flexibility"])
+def test_served_pages_fetch_nothing_from_outside_hosts(served, app):
+    """No script, stylesheet, font or image is linked from another host (privacy, offline use)."""
+    status, body = get(f"{served}/{app}")
+    assert status == 200
+    links = re.findall(r'(?:src|href)\s*=\s*["\']((?:https?:)?//[^"\']+)', body)
+    links += re.findall(r'@import\s+url\(["\']?((?:https?:)?//[^)"\']+)', body)
+    outside = [u for u in links if not re.match(r"(?:https?:)?//(127\.0\.0\.1|localhost)[:/]", u)]
+    assert outside == []

@@ -24,7 +24,7 @@ import panel as pn
 import xarray as xr
 
 from powerfirst.paths import shared_data_dir
-from powerfirst.scenarios.run import load_energy, load_grid, load_sites
+from powerfirst.scenarios.run import load_energy, load_grid, load_sites, uses_demo_energy
 from powerfirst.scenarios.spec import Scenario
 
 __all__ = ["default_source", "default_scenario", "grid_cube", "demo_cubes", "sites_and_energy", "demand_cube",
@@ -80,18 +80,11 @@ def demo_cubes() -> tuple[xr.Dataset, xr.Dataset]:
     return load_demo_cubes()
 
 
-def _uses_demo_cube(sc: Scenario) -> bool:
-    # the condition under which powerfirst.scenarios.run.load_energy returns the demo cube
-    w, default = sc.weather, type(sc.weather)()
-    return (sc.sites.source == "demo" and not w.files and w.year == default.year
-            and w.max_station_km == default.max_station_km)
-
-
 def sites_and_energy(scenario: Scenario) -> tuple[xr.Dataset, xr.Dataset]:
     """The scenario's sites and their energy cube (lazy): the cached demo cubes for the demo sites
     with default weather, else :func:`~powerfirst.scenarios.run.load_sites` and
     :func:`~powerfirst.scenarios.run.load_energy`."""
-    if _uses_demo_cube(scenario):
+    if uses_demo_energy(scenario):
         sites, energy = demo_cubes()
         if scenario.sites.select:
             sites = load_sites(scenario)

@@ -10,6 +10,7 @@ import xarray as xr
 
 from powerfirst.apps._data import default_scenario, grid_cube, no_grid_message
 from powerfirst.apps._data import demand_cube as scenario_demand_cube
+from powerfirst.apps._template import page
 from powerfirst.scenarios.spec import Scenario
 from powerfirst.viz.demand import backtest_chart, fan_chart, metrics_frame, workload_chart
 
@@ -152,4 +153,4 @@ class DemandGrowth(pn.viewable.Viewer):
             ("Annual demand", pn.Column(self.fan, self.workloads, sizing_mode="stretch_width")),
             ("Hourly backtest", pn.Column(self.backtest, self.table, sizing_mode="stretch_width")),
             dynamic=False, sizing_mode="stretch_width")
-        return pn.template.FastListTemplate(title="powerfirst · Demand growth", sidebar=[sidebar], main=[main])
+        return page("powerfirst · Demand growth", sidebar=[sidebar], main=[main])

@@ -11,6 +11,7 @@ import param
 import xarray as xr
 
 from powerfirst.apps._data import default_scenario, grid_cube, sites_and_energy, sites_note
+from powerfirst.apps._template import page
 from powerfirst.models.dispatch import dispatch
 from powerfirst.models.dispatch.inputs import align_to_typical_year
 from powerfirst.models.dispatch.sizing import sizing_tradeoff
@@ -249,4 +250,4 @@ class Flexibility(pn.viewable.Viewer):
                          pn.Tabs(("Sizing trade-off", self.tradeoff), ("VPP", pn.Column(self.vpp_curve, self.vpp_bars)),
                                  dynamic=False),
                          sizing_mode="stretch_width")
-        return pn.template.FastListTemplate(title="powerfirst · Flexibility", sidebar=[sidebar], main=[main])
+        return page("powerfirst · Flexibility", sidebar=[sidebar], main=[main])

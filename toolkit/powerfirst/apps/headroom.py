@@ -10,6 +10,7 @@ import param
 import xarray as xr
 
 from powerfirst.apps._data import default_scenario, grid_cube, no_grid_message
+from powerfirst.apps._template import page
 from powerfirst.models.headroom import curtailment_events, flexible_headroom, seasonal_thresholds
 from powerfirst.scenarios.report import headroom_records
 from powerfirst.scenarios.spec import Scenario
@@ -146,4 +147,4 @@ class Headroom(pn.viewable.Viewer):
             pn.Tabs(("Events", self.events), ("All BAs", self.table), ("By BA", self.bars), dynamic=True),
             sizing_mode="stretch_width",
         )
-        return pn.template.FastListTemplate(title="powerfirst · Headroom", sidebar=[sidebar], main=[main])
+        return page("powerfirst · Headroom", sidebar=[sidebar], main=[main])

@@ -9,6 +9,7 @@ import param
 import xarray as xr
 
 from powerfirst.apps._data import default_scenario, sites_and_energy, sites_note
+from powerfirst.apps._template import page
 from powerfirst.scenarios.spec import Scenario
 from powerfirst.viz.overview import site_map, site_profiles
 
@@ -153,4 +154,4 @@ class Overview(pn.viewable.Viewer):
             pn.Tabs(("Sites", self.table), ("Site detail", self.detail), dynamic=False),
             sizing_mode="stretch_width",
         )
-        return pn.template.FastListTemplate(title="powerfirst · Overview", sidebar=[sidebar], main=[main])
+        return page("powerfirst · Overview", sidebar=[sidebar], main=[main])

@@ -9,6 +9,7 @@ import param
 import xarray as xr
 
 from powerfirst.apps._data import default_scenario, sites_note
+from powerfirst.apps._template import page
 from powerfirst.models.time_to_power import time_to_power
 from powerfirst.scenarios.run import load_sites
 from powerfirst.scenarios.spec import Scenario
@@ -140,4 +141,4 @@ class TimeToPower(pn.viewable.Viewer):
         main = pn.Column(self.table, self.fan, pn.Tabs(("P(energised by date)", self.cdf), ("MW ramp", self.ramp),
                                                        ("Tornado", self.tornado), dynamic=False),
                          sizing_mode="stretch_width")
-        return pn.template.FastListTemplate(title="powerfirst · Time to power", sidebar=[sidebar], main=[main])
+        return page("powerfirst · Time to power", sidebar=[sidebar], main=[main])

@@ -34,7 +34,7 @@ import xarray as xr
 
 from powerfirst._provenance import provenance
 
-__all__ = ["run", "GROUPS", "load_sites", "load_energy", "load_grid", "flexible_mw_by_ba", "dispatch_curtailment"]
+__all__ = ["run", "GROUPS", "load_sites", "load_energy", "uses_demo_energy", "load_grid", "flexible_mw_by_ba", "dispatch_curtailment"]
 
 #: result groups, in run order
 GROUPS = ("energy", "headroom", "time_to_power", "dispatch", "demand")
@@ -55,10 +55,13 @@ def load_sites(sc) -> xr.Dataset:
     return sites
 
 
-def _default_weather(sc) -> bool:
+def uses_demo_energy(sc) -> bool:
+    """True when the scenario's energy cube is the cached demo cube: the demo sites with the default
+    weather settings (no files, default year and station distance)."""
     w = sc.weather
     defaults = type(w)()
-    return not w.files and w.year == defaults.year and w.max_station_km == defaults.max_station_km
+    return (sc.sites.source == "demo" and not w.files and w.year == defaults.year
+            and w.max_station_km == defaults.max_station_km)
 
 
 def load_energy(sc, sites: xr.Dataset) -> xr.Dataset:
@@ -66,7 +69,7 @@ def load_energy(sc, sites: xr.Dataset) -> xr.Dataset:
     weather, else built from the scenario's weather settings."""
     from powerfirst.cubes.energy import build_energy_cube
 
-    if sc.sites.source == "demo" and _default_weather(sc):
+    if uses_demo_energy(sc):
         from powerfirst.cubes.default import load_demo_cubes
 
         _s, energy = load_demo_cubes()

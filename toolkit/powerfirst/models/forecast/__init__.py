@@ -15,8 +15,9 @@ from powerfirst.models.forecast.annual import (
     check_against_published,
     demand_cube,
     make_growth_pipeline,
+    published_projections,
 )
-from powerfirst.models.forecast.backtest import backtest, evaluate_bas
+from powerfirst.models.forecast.backtest import EVALUATION_BAS, backtest, evaluate_bas
 from powerfirst.models.forecast.future_load import datacentre_load_from_cube, future_hourly_load
 from powerfirst.models.forecast.hourly import (
     HourlyLoadForecaster,
@@ -27,6 +28,7 @@ from powerfirst.models.forecast.hourly import (
 
 __all__ = [
     "DRIVER_SCENARIOS",
+    "EVALUATION_BAS",
     "GrowthDrivers",
     "GrowthRegressor",
     "HourlyLoadForecaster",
@@ -39,5 +41,6 @@ __all__ = [
     "future_hourly_load",
     "load_features",
     "make_growth_pipeline",
+    "published_projections",
     "seasonal_naive",
 ]
