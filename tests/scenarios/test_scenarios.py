@@ -182,3 +182,20 @@ def test_demo_scenario_file_runs(repo, tmp_path):
         path = repo / "examples" / "scenarios" / name
         data = Scenario.from_dict(__import__("yaml").safe_load(path.read_text()), file=str(path))
         assert data.name
+
+
+def test_defaults_follow_the_models():
+    """The scenario's defaults are the models' own (a drift would make `run` differ from a direct call)."""
+    import inspect
+
+    from powerfirst.cubes.energy import build_energy_cube
+    from powerfirst.models.time_to_power import ALL_PATHS, time_to_power
+
+    sc = Scenario()
+    assert sc.time_to_power.paths == list(ALL_PATHS)
+    ttp = inspect.signature(time_to_power).parameters
+    for key in ("months", "horizon", "correlation", "bridge_technology", "discount_rate", "withdrawal"):
+        assert getattr(sc.time_to_power, key) == ttp[key].default, key
+    cube = inspect.signature(build_energy_cube).parameters
+    for key in ("year", "chunk_sites", "max_station_km", "warn_station_km", "analogue", "other_hemisphere"):
+        assert getattr(sc.weather, key) == cube[key].default, key

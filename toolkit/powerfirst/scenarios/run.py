@@ -60,8 +60,9 @@ def uses_demo_energy(sc) -> bool:
     weather settings (no files, default year and station distance)."""
     w = sc.weather
     defaults = type(w)()
-    return (sc.sites.source == "demo" and not w.files and w.year == defaults.year
-            and w.max_station_km == defaults.max_station_km)
+    return sc.sites.source == "demo" and not w.files and all(
+        getattr(w, k) == getattr(defaults, k) for k in ("year", "max_station_km", "warn_station_km", "analogue",
+                                                        "other_hemisphere"))
 
 
 def load_energy(sc, sites: xr.Dataset) -> xr.Dataset:
@@ -77,8 +78,10 @@ def load_energy(sc, sites: xr.Dataset) -> xr.Dataset:
     from powerfirst.io.weather import read_weather
 
     wx = read_weather(sc.weather.files) if sc.weather.files else None
-    return build_energy_cube(sites, wx, year=sc.weather.year, chunk_sites=sc.weather.chunk_sites,
-                             max_station_km=sc.weather.max_station_km)
+    w = sc.weather
+    return build_energy_cube(sites, wx, year=w.year, chunk_sites=w.chunk_sites, max_station_km=w.max_station_km,
+                             warn_station_km=w.warn_station_km, analogue=w.analogue,
+                             other_hemisphere=w.other_hemisphere)
 
 
 def load_grid(sc, bas: Sequence[str] | None = None, *, progress: bool = False) -> xr.Dataset | None:
@@ -244,6 +247,8 @@ def _run_groups(sc, only: set, bar) -> dict[str, xr.Dataset]:
             out["time_to_power"] = time_to_power(
                 sites, t.paths, draws=t.draws, seed=sc.seed, correlation=t.correlation, start=t.start,
                 months=t.months, horizon=t.horizon, bridge_technology=t.bridge_technology, tornado=False,
+                by_date=t.by_date, value_per_mw_month=t.value_per_mw_month, discount_rate=t.discount_rate,
+                withdrawal=t.withdrawal,
                 flexible_mw=flexible_mw_by_ba(headroom, sites, sc.headroom.flexible_limit))
 
     with _stage("dispatch", bar):

@@ -55,8 +55,9 @@ __all__ = [
     "check_name",
 ]
 
-#: the time-to-power paths run by default (see :data:`powerfirst.models.time_to_power.PATHS`)
-DEFAULT_TTP_PATHS = ["grid_firm", "grid_flexible", "onsite_bridge", "solar_storage"]
+#: the time-to-power paths run by default (:data:`powerfirst.models.time_to_power.ALL_PATHS`)
+DEFAULT_TTP_PATHS = ["grid_firm", "grid_flexible", "existing_service", "colocation", "bridge_then_grid",
+                     "onsite_bridge", "onsite_generation", "solar_storage"]
 #: the demand driver scenarios (see :data:`powerfirst.models.forecast.DRIVER_SCENARIOS`)
 DEFAULT_DEMAND_SCENARIOS = ["Base", "Lift-Off", "High Efficiency", "Headwinds"]
 BRIDGE_TECHNOLOGIES = ["recip_engines", "aeroderivative_turbines", "frame_turbines", "fuel_cells"]
@@ -110,6 +111,13 @@ class WeatherSection(Section):
     year = param.Integer(default=2023, bounds=(1900, 2100), doc="calendar year the typical year is laid on [year]")
     max_station_km = param.Number(default=2000.0, bounds=(0, 20_000), inclusive_bounds=(False, True),
                                   doc="farthest weather station a site may use [km]")
+    warn_station_km = param.Number(default=300.0, bounds=(0, 20_000),
+                                   doc="warn for every site whose station is farther than this [km] (300 km: "
+                                       "beyond it the median temperature difference between stations exceeds 2 K)")
+    analogue = param.Boolean(default=False,
+                             doc="a site beyond max_station_km uses a latitude analogue instead of an error")
+    other_hemisphere = param.Selector(default="error", objects=["error", "shift"],
+                                      doc="a station across the equator: refuse, or shift its year by six months")
     chunk_sites = param.Integer(default=32, bounds=(1, 100_000), doc="sites per Dask chunk of the energy cube")
 
 
@@ -154,7 +162,16 @@ class TimeToPowerSection(Section):
     months = param.Integer(default=120, bounds=(12, 240), doc="months of the MW-by-month ramp [month]")
     horizon = param.Number(default=60.0, bounds=(1, 240), doc="horizon of the MW-months criterion [month]")
     start = param.String(default=None, allow_None=True,
-                         doc="project start, month 0 (YYYY-MM-DD); default: the first day of the current month")
+                         doc="project start, month 0 (YYYY-MM-DD) of sites without their own start_date; default: "
+                             "the first day of the current month")
+    by_date = param.String(default=None, allow_None=True,
+                           doc="date (YYYY-MM-DD) by which MW-months are counted and valued; default: the horizon")
+    value_per_mw_month = param.Number(default=None, allow_None=True, bounds=(0, None),
+                                      doc="value of one MW available for one month [USD MW-1 month-1]")
+    discount_rate = param.Number(default=0.0, bounds=(0, 1), inclusive_bounds=(True, False),
+                                 doc="annual discount rate of the MW-months' value [1 year-1]")
+    withdrawal = param.Boolean(default=True,
+                               doc="grid requests can be withdrawn before they energise (competing risk)")
 
 
 class DispatchSection(Section):
