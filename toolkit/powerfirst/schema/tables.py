@@ -81,3 +81,28 @@ def bounds() -> pd.DataFrame:
     swapped site coordinates.
     """
     return _bounds().copy()
+
+
+@cache
+def _grid_peaks() -> dict[str, tuple[float, str]]:
+    g = _grids()
+    if "peak_demand_mw" not in g.columns:
+        return {}
+    out = {}
+    for code, mw, src in zip(g.index, g["peak_demand_mw"], g.get("peak_source", [""] * len(g)), strict=True):
+        if isinstance(mw, str) and mw.strip():
+            out[str(code)] = (float(mw), str(src) if isinstance(src, str) else "")
+    return out
+
+
+def grid_peaks() -> pd.DataFrame:
+    """Known peak demand of the balancing authorities that have one (index ``code``).
+
+    Columns ``peak_demand_mw`` [MW] and ``peak_source``; derived by
+    ``data/derive_grid_peaks.py`` (the maximum hourly cleaned EIA-930 demand
+    2016-2024).  Codes without a known peak are left out.
+    """
+    peaks = _grid_peaks()
+    return pd.DataFrame({"peak_demand_mw": [v[0] for v in peaks.values()],
+                         "peak_source": [v[1] for v in peaks.values()]},
+                        index=pd.Index(list(peaks), name="code"))
