@@ -72,7 +72,8 @@ def test_headroom_json_records(shared):
 
 def test_headroom_bad_limit_is_an_error(tmp_path):
     p = tmp_path / "tidy.csv"
-    p.write_text("time,ba,demand_mw\n2024-01-01 00:00,PJM,100\n2024-01-01 01:00,PJM,110\n")
+    # PJM-sized demand: 100 MW would now be refused as "values look like GW" before the limits are checked
+    p.write_text("time,ba,demand_mw\n2024-01-01 00:00,PJM,100000\n2024-01-01 01:00,PJM,110000\n")
     out = run("headroom", "--source", str(p), "--limits", "0.5,150")
     assert out.returncode == 1
     assert "limits must lie in (0, 100) percent" in out.stderr
