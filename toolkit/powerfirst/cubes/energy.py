@@ -301,8 +301,11 @@ def carbon_free_share_profiles(times: pd.DatetimeIndex, ba, country, spec: Carbo
     month, hour = np.asarray(times.month) - 1, np.asarray(times.hour)
     rows: list[np.ndarray] = [np.full(len(times), np.nan)]  # row 0: unknown
     row_of: dict[str, int] = {}
+    mix_bas = set(mix["ba"])
+    ba, country = np.asarray(ba, str), np.asarray(country, str)
+    pairs, inverse = np.unique(np.stack([ba, country]), axis=1, return_inverse=True)  # one lookup per grid
     index, source = [], []
-    for b, c in zip(map(str, np.asarray(ba, str)), map(str, np.asarray(country, str)), strict=True):
+    for b, c in zip(map(str, pairs[0]), map(str, pairs[1]), strict=True):
         known = b in grid_table.index
         if (known and grid_table.at[b, "kind"] == "bidding_zone") or (not known and c != "US"):
             cc = grid_table.at[b, "country"] if known else c
@@ -315,9 +318,9 @@ def carbon_free_share_profiles(times: pd.DatetimeIndex, ba, country, spec: Carbo
                     row_of[key] = len(rows)
                     rows.append(np.full(len(times), float(f["value"])))
         else:
-            use = b if b in set(mix["ba"]) else (proxies.at[b, "proxy_ba"] if b in proxies.index else None)
+            use = b if b in mix_bas else (proxies.at[b, "proxy_ba"] if b in proxies.index else None)
             key, label = f"ba:{use}", None
-            if use is not None and use in set(mix["ba"]):
+            if use is not None and use in mix_bas:
                 label = use if use == b else f"{use} (proxy for {b})"
                 if key not in row_of:
                     t = mix[mix["ba"] == use].set_index(["month", "hour_utc"])["cfe_share"]
@@ -330,7 +333,9 @@ def carbon_free_share_profiles(times: pd.DatetimeIndex, ba, country, spec: Carbo
         else:
             index.append(row_of[key])
             source.append(label)
-    return np.stack(rows), np.asarray(index, dtype=int), np.asarray(source, dtype=str)
+    inverse = np.asarray(inverse).reshape(-1)
+    return (np.stack(rows), np.asarray(index, dtype=int)[inverse],
+            np.asarray(source, dtype=str)[inverse])
 
 
 # =========================================================================== the cube
@@ -461,17 +466,33 @@ def _station_inputs(weather: xr.Dataset, used: np.ndarray, times_mid, time_terms
 
 
 def _site_elevation(sites: xr.Dataset) -> tuple[np.ndarray, np.ndarray]:
-    from pvlib.location import lookup_altitude
-
     n = sites.sizes["site"]
     elev = np.full(n, np.nan)
     if "elevation_m" in sites.variables:
         elev = np.asarray(sites["elevation_m"].values, dtype=float).copy()
     src = np.where(np.isfinite(elev), "sites", "pvlib altitude map").astype(str)
     lat, lon = sites["lat"].values.astype(float), sites["lon"].values.astype(float)
-    for i in np.flatnonzero(~np.isfinite(elev)):
-        elev[i] = float(lookup_altitude(lat[i], lon[i]))
+    todo = np.flatnonzero(~np.isfinite(elev))
+    if todo.size:
+        elev[todo] = _lookup_altitudes(lat[todo], lon[todo])
     return elev, src
+
+
+def _lookup_altitudes(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    """:func:`pvlib.location.lookup_altitude` of many sites [m], the altitude map opened once
+    (same grid, encoding and no-data rule: 28 m steps from -450 m; 255 = no data -> 0 m)."""
+    import h5py
+    import pvlib
+    from pvlib.clearsky import _degrees_to_index
+
+    path = Path(pvlib.__file__).parent / "data" / "Altitude.h5"
+    out = np.empty(lat.size)
+    with h5py.File(path, "r") as f:
+        table = f["Altitude"]
+        for i, (la, lo) in enumerate(zip(lat, lon, strict=True)):
+            a = int(table[_degrees_to_index(la, coordinate="latitude"), _degrees_to_index(lo, coordinate="longitude")])
+            out[i] = 0.0 if a == 255 else a * 28.0 - 450.0
+    return out
 
 
 def _site_roughness(sites: xr.Dataset, wind: WindSpec) -> tuple[np.ndarray, np.ndarray]:
