@@ -39,3 +39,19 @@ def provenance(**extra) -> dict:
             v = str(v)
         attrs[k] = v if isinstance(v, (int, float, str)) else str(v)
     return attrs
+
+
+def input_hashes(**inputs) -> str:
+    """JSON ``{name: content hash}`` of a model's input Datasets, from the hash their reader wrote
+    (``source_sha256`` of a site file, ``sites_sha256`` of an energy store, ``input_hashes`` of a
+    result); ``"in-memory"`` for a Dataset built in Python; ``None`` inputs are left out."""
+    import json
+
+    out = {}
+    for name, ds in inputs.items():
+        if ds is None:
+            continue
+        attrs = getattr(ds, "attrs", {}) or {}
+        out[name] = next((str(attrs[k]) for k in ("source_sha256", "sites_sha256", "input_hashes") if attrs.get(k)),
+                         "in-memory")
+    return json.dumps(out, sort_keys=True)

@@ -104,5 +104,6 @@ def cmd_dispatch(args) -> int:
         print(df.round(2).to_csv() if args.format == "csv" else df.round(1).to_string())
     print(f"{ds.sizes['site']} sites x {ds.sizes['scenario']} scenarios x {energy.sizes['time']} h in "
           f"{time.perf_counter() - t0:.1f} s (price: {ds.attrs['price_source']}; curtailment: "
-          f"{ds.attrs['curtailment_source']})", file=sys.stderr)
+          f"{ds.attrs['curtailment_source']}; inputs {ds.attrs.get('input_hashes', '')}; "
+          f"powerfirst {ds.attrs['powerfirst_version']})", file=sys.stderr)
     return 0

@@ -48,5 +48,6 @@ def cmd_ttp(args) -> int:
     recs = ttp_records(ds)
     print_records(recs, args.format, floatfmt=".3g")
     print(f"{ds.sizes['site']} sites x {ds.sizes['path']} paths x {args.draws} draws in "
-          f"{time.perf_counter() - t0:.1f} s (months from {ds.attrs['start']}; seed {args.seed})", file=sys.stderr)
+          f"{time.perf_counter() - t0:.1f} s (months from {ds.attrs['start']}; seed {args.seed}; inputs "
+          f"{ds.attrs.get('input_hashes', '')}; powerfirst {ds.attrs['powerfirst_version']})", file=sys.stderr)
     return 0

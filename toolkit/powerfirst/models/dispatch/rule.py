@@ -544,7 +544,11 @@ def dispatch(energy: xr.Dataset, sites: xr.Dataset | None = None, scenarios=None
     prep = prepare(energy, sites, scenarios, price=price, curtailment=curtailment, sweep=sweep,
                    window_hours=window_hours, cfe_reference=cfe_reference, users_utc_offset=users_utc_offset,
                    profiles=profiles)
-    return run_prepared(prep, hourly=hourly, chunks=chunks)
+    from powerfirst._provenance import input_hashes
+
+    out = run_prepared(prep, hourly=hourly, chunks=chunks)
+    out.attrs["input_hashes"] = input_hashes(sites=sites, energy=energy)
+    return out
 
 
 def run_prepared(prep: Prepared, *, hourly: bool = False, chunks: Mapping[str, int] | None = None) -> xr.Dataset:

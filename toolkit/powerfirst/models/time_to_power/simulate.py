@@ -277,9 +277,13 @@ def time_to_power(sites, paths: Sequence[str] | str = ALL_PATHS, *, draws: int =
                for k, shp in shapes.items()}
     else:
         res = _run_chunk(prep, keys, corr_w, common_z, 0, n, serial=False, **kw)
-    return _dataset(prep, res, quantiles=quantiles, months=int(months), start=start, horizon=float(horizon),
-                    criterion=criterion, seed=seed, draws=draws, rho=rho, t_draws=t_draws, site_horizon=hz,
-                    value_per_mw_month=value_per_mw_month, discount_rate=float(discount_rate), by_date=by_date)
+    ds = _dataset(prep, res, quantiles=quantiles, months=int(months), start=start, horizon=float(horizon),
+                  criterion=criterion, seed=seed, draws=draws, rho=rho, t_draws=t_draws, site_horizon=hz,
+                  value_per_mw_month=value_per_mw_month, discount_rate=float(discount_rate), by_date=by_date)
+    from powerfirst._provenance import input_hashes
+
+    ds.attrs["input_hashes"] = input_hashes(sites=sites if isinstance(sites, xr.Dataset) else None)
+    return ds
 
 
 def _dataset(prep: Prepared, res: dict, *, quantiles, months, start, horizon, criterion, seed, draws, rho,
