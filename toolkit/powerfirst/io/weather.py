@@ -218,10 +218,18 @@ def _read_tmy3_file(path: Path) -> _Station:
     text = _weather_text(path, "TMY3")
     first = text.splitlines()[0] if text.strip() else ""
     problems: list[Problem] = []
-    _header_numbers(next(csv.reader([first]), []), _TMY3_HEADER, file, problems)
+    head = _header_numbers(next(csv.reader([first]), []), _TMY3_HEADER, file, problems)
+    counts = [len(r) for r in csv.reader(text.splitlines()[1:]) if r]
+    for i in [k for k in range(1, len(counts)) if counts[k] != counts[0]][:20]:
+        cut = (" and the file ends there without a line terminator: it looks cut short"
+               if i == len(counts) - 1 and not text.endswith(("\n", "\r")) else "")
+        problems.append(Problem(f"expected {counts[0]} fields as in the header (line 2), found {counts[i]}{cut}",
+                                file=file, row=i, line=i + 2))
     try:
         raw = pd.read_csv(io.StringIO(text), skiprows=1, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
+        if problems:
+            raise ValidationError(problems, what=path.name) from None
         raise DataFormatError(f"{path}: not a readable TMY3 file ({type(exc).__name__}: {exc})") from None
     missing = [c for c in ("Date (MM/DD/YYYY)", "Time (HH:MM)") if c not in raw.columns]
     if missing:
@@ -239,6 +247,7 @@ def _read_tmy3_file(path: Path) -> _Station:
             problems.append(Problem(f"... and {int(bad.sum()) - 20} more rows with unreadable dates or times",
                                     file=file))
     if problems:
+        _early_tz_problem(head, file, _TMY3_LABELS["tz"], problems)
         raise ValidationError(problems, what=path.name)
     try:
         data, meta = read_tmy3(io.StringIO(text), map_variables=True)
@@ -261,7 +270,7 @@ def _read_tmy3_file(path: Path) -> _Station:
         month=_num(date.str[0:2]), day=_num(date.str[3:5]),
         hour=_num(hhmm.str.split(":").str[0]) - 1.0,
         values=values, header_lines=2, tz_offset_h=float(meta["TZ"]),
-        notes=[] if _num(hhmm.str.split(":").str[1]).max() == 0 else ["minutes"],
+        notes=["minutes"] if np.nan_to_num(_num(hhmm.str.split(":").str[1])).any() else [],
     ), _TMY3_LABELS)
 
 
@@ -305,7 +314,7 @@ def _read_epw_file(path: Path) -> _Station:
     problems: list[Problem] = []
     # EnergyPlus Auxiliary Programs: LOCATION, City, State, Country, Source, WMO, Latitude, Longitude,
     # TimeZone, Elevation; 7 more header lines; data rows of 35 fields (year, month, day, hour, minute, ...)
-    _header_numbers(lines[0].split(",") if lines else [], _EPW_HEADER, file, problems)
+    head = _header_numbers(lines[0].split(",") if lines else [], _EPW_HEADER, file, problems)
     rows = lines[8:]
     if len(lines) < 8:
         problems.append(Problem(f"only {len(lines)} lines; an EPW file has 8 header lines (LOCATION ... DATA "
@@ -320,11 +329,13 @@ def _read_epw_file(path: Path) -> _Station:
         if n < 22:
             problems.append(Problem(f"rows have {n} fields; an EPW data row has 35 (wind speed is field 22)",
                                     file=file, line=9))
-        elif not problems:
-            raw = pd.DataFrame([r.split(",")[:5] for r in rows], columns=["year", "month", "day", "hour", "minute"])
+        else:
+            raw = pd.DataFrame([(r.split(",") + [""] * 5)[:5] for r in rows],
+                               columns=["year", "month", "day", "hour", "minute"])
             _check_rows(raw, {"year": "year (field 1)", "month": "month (field 2)", "day": "day (field 3)",
                               "hour": "hour (field 4)"}, file, 8, problems)
     if problems:
+        _early_tz_problem(head, file, _EPW_LABELS["tz"], problems)
         raise ValidationError(problems, what=path.name)
     try:
         data, meta = read_epw(io.StringIO(text))
@@ -440,18 +451,38 @@ def _tz_lon_problem(tz: float, lat: float, lon: float, file: str, label: str, li
             tol = t
     if abs(diff) <= tol:
         return None
-    hint = (" (the sign looks flipped: west of Greenwich the offset is negative)"
-            if abs((-tz - solar + 12.0) % 24.0 - 12.0) <= tol else "")
+    side = "west of Greenwich the offset is negative" if lon < 0 else "east of Greenwich the offset is positive"
+    hint = f" (the sign looks flipped: {side})" if abs((-tz - solar + 12.0) % 24.0 - 12.0) <= tol else ""
     return Problem(f"time zone UTC{tz:+g} h does not fit the longitude {lon:g} (solar time there is "
                    f"UTC{solar:+.1f} h; the header offset may differ from it by at most {tol:g} h, found "
                    f"{abs(diff):.1f} h){hint}; correct the time zone or the longitude", file=file, line=line,
                    column=label)
 
 
+def _early_tz_problem(head: dict, file: str, label: str, problems: list) -> None:
+    """With the rows' problems (raised before the values are read), the header's time zone too."""
+    nan = float("nan")
+    p = _tz_lon_problem(head.get("time zone", nan), head.get("latitude", nan), head.get("longitude", nan), file,
+                        label)
+    if p:
+        problems.insert(0, p)
+
+
 def _plausibility_problems(st: _Station, labels: dict[str, str]) -> list[Problem]:
-    """Irradiance in other units, and data from the other hemisphere than the header's latitude."""
+    """Irradiance in other units, data from the other hemisphere than the header's latitude, and gaps in an
+    optional variable (a station pressure with missing hours would pass NaN on silently)."""
     problems = []
     file = st.file
+    for var in OPTIONAL_VARIABLES:
+        v = st.values.get(var)
+        gaps = np.flatnonzero(np.isnan(v)) if v is not None and np.isfinite(v).any() else np.array([], int)
+        if gaps.size:
+            i = int(gaps[0])
+            where = {"row": i + 1, "line": i + 1 + st.header_lines} if st.row_kind == "row" else {}
+            problems.append(Problem(f"{gaps.size} missing value{'s' if gaps.size != 1 else ''} (NaN or the "
+                                    f"format's missing-value code) of an optional variable, first at "
+                                    f"{_stamp(st, i)} {st.tz_label}; fill the gaps, or leave the variable out of "
+                                    "the file", file=file, variable=var, **where))
     for var in ("ghi", "dni", "dhi"):
         v = st.values.get(var)
         if v is None or not np.isfinite(v).any():
