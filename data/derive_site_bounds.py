@@ -29,6 +29,9 @@ copied into the project but the boxes):
   is Ireland plus the parts of GB within lat 54..55.5 and west of 5.3 W
   (Northern Ireland).  Zones that split a country (DK1, DK2, SE1, SE3, NO1,
   IT-NORD) take the whole country's box.
+* parts of a country that Natural Earth maps as their own admin-0 unit are added to the
+  country they belong to (``PART_OF``): the Åland Islands (AX) to Finland, whose bidding
+  zone FI they are in.
 
 Run (from the repository root)::
 
@@ -106,6 +109,10 @@ def fmt(x: float, up: bool) -> str:
     return f"{(math.ceil if up else math.floor)(x * 100) / 100:.2f}"
 
 
+#: Natural Earth admin-0 units that are part of another country's territory and grid
+PART_OF = {"AX": "FI"}
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--boundaries", type=Path, default=ROOT.parent / "shared" / "data" / "boundaries")
@@ -120,6 +127,8 @@ def main(argv=None):
         code = numeric.get(str(feat["properties"].get("id", "")))
         if code in known:
             rings.setdefault(code, []).extend(parts(feat["geometry"]))
+        if code in PART_OF:
+            rings.setdefault(PART_OF[code], []).extend(parts(feat["geometry"]))
     states = json.loads((args.boundaries / "DERIVED_us_states_2017.geojson").read_text())["features"]
     lower48 = [r for f in states if f["properties"]["id"] not in NOT_CONTIGUOUS for r in parts(f["geometry"])]
 
