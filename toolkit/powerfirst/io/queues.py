@@ -172,6 +172,18 @@ def read_queue(path, *, as_of=None, errors: str = "raise", sheet: str | int = "D
             problems.append(Problem(f"{std.replace('_', ' ')} date {df[std].iloc[i].date()} is before the request "
                                     f"date {df['submitted'].iloc[i].date()}", **where(i, std)))
     df["mw"] = pd.to_numeric(raw[cols["mw"]], errors="coerce") if "mw" in cols else np.nan
+    no_mw = False
+    if "mw" in cols:  # every MW cell that is not a number is reported; a file with no readable MW is refused
+        mw_text = raw[cols["mw"]].astype("string").str.strip()
+        unread = (mw_text.notna() & (mw_text != "")).to_numpy() & ~np.isfinite(df["mw"].to_numpy(dtype=float))
+        df.loc[unread, "mw"] = np.nan
+        for i in np.flatnonzero(unread):
+            problems.append(Problem(f"not a number: {mw_text.iloc[i]!r} (expected MW, e.g. 250.5)", **where(i, "mw")))
+        no_mw = not np.isfinite(df["mw"].to_numpy(dtype=float)).any()
+        if no_mw:
+            problems.append(Problem(f"no MW value can be read in any of the {n} rows; expected a number [MW] "
+                                    "per project" if n else "no rows below the header; expected one row per "
+                                    "project", file=str(path), column=cols["mw"]))
     df["state"] = raw[cols["state"]].astype("string") if "state" in cols else pd.NA
     df["file"] = path.name
     df["row"] = rows
@@ -182,7 +194,7 @@ def read_queue(path, *, as_of=None, errors: str = "raise", sheet: str | int = "D
         problems.append(Problem(f"request date {df['submitted'].iloc[i].date()} is after the data date {as_of.date()}",
                                 **where(i, "submitted")))
     if problems:
-        if errors == "raise":
+        if errors == "raise" or no_mw:
             raise ValidationError(problems, what=str(path))
         bad_rows = {p.row for p in problems}
         warnings.warn(f"{path.name}: dropped {len(bad_rows)} of {n} rows with problems (first: {problems[0]}); "
