@@ -119,10 +119,10 @@ def parse_numbers(values) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     empty = (st.isna() | st.str.upper().isin(_EMPTY_TOKENS)).to_numpy(dtype=bool, na_value=True)
     # a comma only as a thousands separator ("1,060", "12,345.5"); "19,5" (a decimal comma) is unreadable
     comma = st.str.contains(",", regex=False).fillna(False)
-    grouped = st.str.fullmatch(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?").fillna(False)
+    grouped = st.str.fullmatch(r"[+-]?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]*)?").fillna(False)
     plain = st.where(~comma, st.str.replace(",", "", regex=False).where(grouped))
-    num = pd.to_numeric(plain.where(plain.str.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?").fillna(False)),
-                        errors="coerce")
+    plain = plain.where(plain.str.fullmatch(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?").fillna(False))
+    num = pd.to_numeric(plain, errors="coerce")
     num = num.to_numpy(dtype=float, na_value=np.nan)
     bad = ~empty & ~np.isfinite(num)
     return num, empty | bad, bad
@@ -168,6 +168,23 @@ def concat_records(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
     df = pd.DataFrame(out)
     df.attrs = {k: v for f in frames for k, v in f.attrs.items()}
     return df
+
+
+#: ISO-like stamps accepted where a format allows them (``2020-07-01 06:00[:00]``, ``T`` or a space)
+_ISO_STAMP = r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d)?(Z|[+-]\d\d:?\d\d)?"
+#: hours outside these years are taken as unreadable (a mangled stamp read as year 1 or 9999)
+_T_MIN, _T_MAX = pd.Timestamp("1900-01-01"), pd.Timestamp("2200-01-01")
+
+
+def _in_range(t) -> pd.DatetimeIndex:
+    """Naive (UTC) nanosecond stamps; NaT outside 1900-2199 (reported as unreadable by the caller)."""
+    t = pd.DatetimeIndex(t)
+    if t.tz is not None:
+        t = t.tz_convert("UTC").tz_localize(None)
+    bad = np.asarray((t < _T_MIN) | (t >= _T_MAX), dtype=bool)
+    if bad.any():
+        t = t.where(~bad)
+    return t.as_unit("ns")
 
 
 def _end_to_start(t: pd.DatetimeIndex) -> pd.DatetimeIndex:
@@ -288,8 +305,10 @@ def _csv_frame(path: Path, *, what: str, index_col=None, usecols=None) -> pd.Dat
         raise DataFormatError(f"{path}: the file is empty; expected {what}")
     counts, lines = _record_field_counts(path, text)
     n = int(counts[0])
-    header = next(csv.reader([text[: text.find(chr(10)) if chr(10) in text else len(text)]]), [])
-    header = [h.strip() for h in header]
+    try:
+        header = [h.strip() for h in next(csv.reader(io.StringIO(text, newline="")), [])]
+    except csv.Error:  # the structure check above reads the same text: not reached
+        header = []
     problems: list[Problem] = []
     seen: dict[str, int] = {}
     for k, h in enumerate(header):
@@ -407,10 +426,9 @@ def _grid_monitor_stamps(s: pd.Series) -> pd.DatetimeIndex:
     """``07/01/2020 6:00:00 AM`` stamps of the Grid Monitor files (or ISO-like ones of newer files)."""
     t = pd.to_datetime(s, format="%m/%d/%Y %I:%M:%S %p", errors="coerce")
     if t.isna().any():  # newer files use ISO-like stamps
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # "could not infer format": parsed one by one
-            t = t.fillna(pd.to_datetime(s.where(t.isna()), errors="coerce", format="mixed"))
-    return pd.DatetimeIndex(t)
+        iso = s.where(t.isna() & s.str.strip().str.fullmatch(_ISO_STAMP).fillna(False))
+        t = t.fillna(pd.to_datetime(iso.str.strip(), errors="coerce", format="ISO8601"))
+    return _in_range(t)
 
 
 def _read_grid_monitor_csv(path: Path, need: list[str]):
@@ -652,6 +670,7 @@ def _read_api_v2(path: Path) -> pd.DataFrame:
                                utc=True, errors="coerce", format="ISO8601")
         else:
             t = pd.to_datetime(period, format="%Y-%m-%dT%H", errors="coerce")
+        t = _in_range(t)
         _check_unparsed(problems, file, "period", np.asarray(pd.isna(t)), period.tolist(), rows)
         val, empty, bad = parse_numbers(df["value"])
         _check_unparsed(problems, file, "value", bad, df["value"].tolist(), rows)
@@ -717,7 +736,7 @@ def _parse_eba_stamps(stamps: pd.Series) -> pd.DatetimeIndex:
     s = stamps.astype(str)
     iso = s.str.replace(r"^(\d{4})(\d\d)(\d\d)T(\d\d)(Z|[+-]\d\d)$", r"\1-\2-\3 \4:00\5", regex=True)
     iso = iso.str.replace(r"([+-]\d\d)$", r"\1:00", regex=True).str.replace("Z", "+00:00", regex=False)
-    return _naive_utc(pd.to_datetime(iso, utc=True, errors="coerce"))
+    return _in_range(pd.to_datetime(iso, utc=True, errors="coerce", format="ISO8601"))
 
 
 def _read_eba_json(path: Path) -> pd.DataFrame:
@@ -779,7 +798,7 @@ def _read_eba_wide_csv(path: Path) -> pd.DataFrame:
                                "column per series id)", index_col=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # "could not infer format"
-        t = _naive_utc(pd.to_datetime(df.index.to_series(), utc=True, errors="coerce", format="mixed"))
+        t = _in_range(pd.to_datetime(df.index.to_series(), utc=True, errors="coerce", format="mixed"))
     rows = np.arange(1, len(df) + 1)
     problems: list[Problem] = []
     _check_unparsed(problems, file, str(df.index.name or "index"), np.asarray(t.isna()), list(df.index), rows)
@@ -805,10 +824,10 @@ def _read_ruggles_file(path: Path, ba: str | None = None) -> pd.DataFrame:
     df = _csv_frame(path, what="a Ruggles et al. release file (date_time, then demand columns in MW)")
     df.columns = [c.strip() for c in df.columns]
     tcol = df.columns[0]
-    t = pd.to_datetime(df[tcol], format="%Y-%m-%d %H:%M:%S", errors="coerce")
+    t = _in_range(pd.to_datetime(df[tcol], format="%Y-%m-%d %H:%M:%S", errors="coerce"))
     rows = np.arange(1, len(df) + 1)
     problems: list[Problem] = []
-    _check_unparsed(problems, file, tcol, t.isna().to_numpy(), df[tcol].tolist(), rows)
+    _check_unparsed(problems, file, tcol, np.asarray(t.isna()), df[tcol].tolist(), rows)
     start = _end_to_start(pd.DatetimeIndex(t))
     out = []
     if tcol == "date_time_utc" or not any("(MW)" in c for c in df.columns):  # wide table: one column per region
@@ -863,8 +882,16 @@ def _read_tidy(path: Path, *, tz: str | None = None, time_convention: str = "hou
         raise ValidationError(problems, what=file)
     rows = np.arange(1, len(df) + 1)
     fmt = "%d-%m-%Y %H:%M" if dayfirst else None
-    t = pd.to_datetime(df[tcol], format=fmt, errors="coerce", utc=tz is None)
-    _check_unparsed(problems, file, tcol, pd.isna(t).to_numpy(), df[tcol].tolist(), rows)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "could not infer format": parsed one by one
+        t = pd.to_datetime(df[tcol], format=fmt, errors="coerce", utc=tz is None)
+    try:
+        t = _in_range(t)
+    except (TypeError, ValueError):  # local stamps with different UTC offsets: not local wall-clock hours
+        problems.append(Problem("time stamps carry different UTC offsets; with tz= give local wall-clock times "
+                                "without offsets (or give UTC times and no tz=)", file=file, column=tcol))
+        raise ValidationError(problems, what=file) from None
+    _check_unparsed(problems, file, tcol, np.asarray(pd.isna(t)), df[tcol].tolist(), rows)
     val, empty, bad = parse_numbers(df[vcol])
     _check_unparsed(problems, file, vcol, bad, df[vcol].tolist(), rows)
     if problems:
@@ -935,7 +962,7 @@ def _read_isone_json(path: Path) -> pd.DataFrame:
     if problems:
         raise ValidationError(problems, what=file)
     begin = df["BeginDate"].astype(str)
-    t = pd.to_datetime(begin, utc=True, errors="coerce", format="ISO8601")
+    t = _in_range(pd.to_datetime(begin, utc=True, errors="coerce", format="ISO8601"))
     _check_unparsed(problems, file, "BeginDate", np.asarray(t.isna()), begin.tolist(), rows)
     val, empty, bad = parse_numbers(df["Load"])
     _check_unparsed(problems, file, "Load", bad, df["Load"].tolist(), rows)
