@@ -17,6 +17,8 @@ The cached objects are shared between sessions: apps read them and never change 
 from __future__ import annotations
 
 import os
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -129,3 +131,63 @@ def no_grid_message(scenario: Scenario) -> str:
     return ("No EIA-930 data: the scenario has no grid source. Set `grid.source` to a folder with the cleaned "
             "releases or EIA-930 files, or set `POWERFIRST_EIA930_SOURCE` (default: `eia930` in "
             "`../shared/data` or `$POWERFIRST_SHARED_DATA`).")
+
+
+# ---------------------------------------------------------------- model results shared by sessions
+
+_RESULTS: OrderedDict = OrderedDict()
+_RESULTS_LOCK = threading.Lock()
+#: model results kept for all sessions (least recently used dropped first)
+MAX_SHARED_RESULTS = 64
+
+
+class SharedResults:
+    """A dict-like cache of one app state's model results, shared by every browser session whose
+    inputs are the same files (``inputs`` key: their content hashes and the data settings).
+
+    A new session of the same app on the same inputs and settings then reuses the results instead
+    of running the model again, which keeps session creation cheap.  With ``inputs=None`` (data
+    built in Python, no file hash) the cache is private to the session.  Cached results are
+    shared objects: apps only read them.
+    """
+
+    def __init__(self, app: str, inputs):
+        self._ns = None if inputs is None else (app, inputs)
+        self._own: dict = {}
+
+    def _k(self, key):
+        return (self._ns, key)
+
+    def __contains__(self, key) -> bool:
+        if self._ns is None:
+            return key in self._own
+        with _RESULTS_LOCK:
+            return self._k(key) in _RESULTS
+
+    def __getitem__(self, key):
+        if self._ns is None:
+            return self._own[key]
+        with _RESULTS_LOCK:
+            _RESULTS.move_to_end(self._k(key))
+            return _RESULTS[self._k(key)]
+
+    def __setitem__(self, key, value) -> None:
+        if self._ns is None:
+            self._own[key] = value
+            return
+        with _RESULTS_LOCK:
+            _RESULTS[self._k(key)] = value
+            while len(_RESULTS) > MAX_SHARED_RESULTS:
+                _RESULTS.popitem(last=False)
+
+
+def inputs_key(scenario: Scenario, *datasets) -> tuple | None:
+    """What a state's results depend on besides its own settings: the content hashes of its input
+    Datasets and the scenario's data settings; None when an input has no file hash."""
+    from powerfirst._provenance import input_hashes
+
+    hashes = input_hashes(**{f"d{i}": d for i, d in enumerate(datasets)})
+    if "in-memory" in hashes or (not datasets and scenario.grid.source is None):
+        return None
+    g = scenario.grid
+    return hashes, g.source, tuple(g.years), tuple(g.bas), g.screen, repr(sorted(scenario.weather.to_dict().items()))

@@ -8,7 +8,13 @@ import panel as pn
 import param
 import xarray as xr
 
-from powerfirst.apps._data import default_scenario, grid_cube, no_grid_message
+from powerfirst.apps._data import (
+    SharedResults,
+    default_scenario,
+    grid_cube,
+    inputs_key,
+    no_grid_message,
+)
 from powerfirst.apps._data import demand_cube as scenario_demand_cube
 from powerfirst.apps._template import page
 from powerfirst.scenarios.spec import Scenario
@@ -50,6 +56,9 @@ class DemandGrowthState(param.Parameterized):
                  grid: xr.Dataset | None = None, results: dict | None = None, train=(2015, 2018), test=2019,
                  forecaster=None, **params):
         scenario = default_scenario() if scenario is None else scenario
+        # backtests fitted once for every session on the same grid data and periods (not with a custom forecaster)
+        shared = grid is None and forecaster is None
+        self._backtests = SharedResults("demand", (inputs_key(scenario), tuple(train), test) if shared else None)
         self.cube = scenario_demand_cube(scenario) if cube is None else cube
         self.grid = backtest_grid(scenario, train, test) if grid is None else grid
         cube, grid = self.cube, self.grid
@@ -88,11 +97,13 @@ class DemandGrowthState(param.Parameterized):
         if ba not in self.results:
             if self.grid is None:
                 return None
-            from powerfirst.models.forecast.backtest import evaluate_bas
+            if ba not in self._backtests:
+                from powerfirst.models.forecast.backtest import evaluate_bas
 
-            _, res = evaluate_bas(self.grid, [ba], train=self.train, test=self.test, forecaster=self.forecaster,
-                                  return_results=True)
-            self.results[ba] = res[ba]
+                _, res = evaluate_bas(self.grid, [ba], train=self.train, test=self.test, forecaster=self.forecaster,
+                                      return_results=True)
+                self._backtests[ba] = res[ba]
+            self.results[ba] = self._backtests[ba]
         return self.results[ba]
 
     @param.depends("ba", "month", "days")

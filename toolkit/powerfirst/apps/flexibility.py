@@ -10,7 +10,14 @@ import panel as pn
 import param
 import xarray as xr
 
-from powerfirst.apps._data import default_scenario, grid_cube, sites_and_energy, sites_note
+from powerfirst.apps._data import (
+    SharedResults,
+    default_scenario,
+    grid_cube,
+    inputs_key,
+    sites_and_energy,
+    sites_note,
+)
 from powerfirst.apps._template import page
 from powerfirst.models.dispatch import dispatch
 from powerfirst.models.dispatch.inputs import align_to_typical_year
@@ -77,7 +84,8 @@ class FlexibilityState(param.Parameterized):
         self.flexible_mw = list(flexible_mw)
         self._curtailment = curtailment
         self._curtailment_by_limit: dict = {}
-        self._cache: dict = {}
+        shared = price is None and curtailment is None and ba_load is None
+        self._cache = SharedResults("flexibility", inputs_key(scenario, self.sites, self.energy) if shared else None)
         self.grid = grid_cube(scenario) if curtailment is None or ba_load is None else None
         if ba_load is None and self.grid is not None:
             ba_load = align_to_typical_year(self.grid["demand"], self.energy.indexes["time"], name="BA load")

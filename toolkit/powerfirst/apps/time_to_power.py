@@ -8,7 +8,7 @@ import panel as pn
 import param
 import xarray as xr
 
-from powerfirst.apps._data import default_scenario, sites_note
+from powerfirst.apps._data import SharedResults, default_scenario, inputs_key, sites_note
 from powerfirst.apps._template import page
 from powerfirst.models.time_to_power import time_to_power
 from powerfirst.scenarios.run import load_sites
@@ -51,7 +51,7 @@ class TimeToPowerState(param.Parameterized):
         if scenario is None:
             scenario = default_scenario(**{"time_to_power.paths": list(DEFAULT_PATHS)})
         self.sites = load_sites(scenario) if sites is None else sites
-        self._cache: dict = {}
+        self._cache = SharedResults("time_to_power", inputs_key(scenario, self.sites))
         self.param.site.objects = list(self.sites["site"].values.astype(str))
         self.param.path.objects = list(scenario.time_to_power.paths)
         params.setdefault("site", self.param.site.objects[0])
@@ -75,11 +75,11 @@ class TimeToPowerState(param.Parameterized):
         key = (t.draws, seed, t.correlation, t.bridge_technology, tuple(t.paths), t.start, t.months, t.horizon,
                self.criterion)
         if key not in self._cache:
-            self._cache = {key: time_to_power(self.sites, list(t.paths), draws=t.draws, seed=seed,
+            self._cache[key] = (time_to_power(self.sites, list(t.paths), draws=t.draws, seed=seed,
                                               correlation=t.correlation, bridge_technology=t.bridge_technology,
                                               start=t.start, months=t.months, horizon=t.horizon,
                                               criterion=self.criterion, tornado=True,
-                                              tornado_draws=min(t.draws, 500))}
+                                              tornado_draws=min(t.draws, 500)))
         return self._cache[key]
 
     def summary(self) -> pd.DataFrame:
