@@ -80,6 +80,10 @@ def test_demand_in_gw_is_refused_naming_ba_file_and_unit(shared, tmp_path):
     assert "values look like GW; expected MW (multiply by 1,000)" in q.message
     assert "pass check_magnitude=False" in q.message
     assert "values look like GW" in by_var["demand_forecast"].message
+    from powerfirst.cubes.grid import read_eia930
+
+    with pytest.raises(ValidationError, match="values look like GW"):  # the grid cube (and headroom) too
+        read_eia930(p)
 
 
 def test_demand_in_kw_is_refused(shared, tmp_path):

@@ -43,6 +43,29 @@ All end-of-hour stamps are shifted back one hour so that ``time`` labels the
 start of the hour, as everywhere in powerfirst.  Demand is screened and
 filled by :mod:`powerfirst.io.screening`; ``demand_raw`` keeps the reported
 values and ``flag`` says what was wrong with each hour.
+
+Checks
+------
+Every problem of a file is reported at once, with file, row (line) and
+column, and the problems of all files in one error:
+
+* text: UTF-8 with or without a byte-order mark; a CSV in Windows-1252 is
+  read with a warning naming the first non-UTF-8 byte; other bytes, binary
+  files, truncated gzip archives and JSON or YAML that does not parse are
+  refused with the byte offset or line and column;
+* structure: empty and header-only files, rows with more or fewer fields than
+  the header (a missing field would shift the row's values into the wrong
+  columns), a file cut in the middle of its last row (refused) or ending
+  without a line terminator (read with a warning);
+* cells: numbers are plain ASCII numbers, with a comma only as a thousands
+  separator (``'1,060'``; ``'19,5'`` is refused, not read as 195), stamps
+  parse and lie in 1900-2199;
+* the local-time column of the balance and interchange files agrees with the
+  UTC stamps by the balancing authority's offset (a UTC column that holds local
+  times is refused with the rows and the offset found);
+* the size of demand fits the BA's known peak (``schema/grids.csv``,
+  :func:`check_demand_magnitude`): a file in GW or kW is refused naming the BA,
+  the file and the likely unit (``check_magnitude=False`` to override).
 """
 
 from __future__ import annotations
