@@ -148,7 +148,7 @@ def read_facts(paths=None) -> pd.DataFrame:
         for col in FACT_COLUMNS:
             if col not in df.columns:
                 df[col] = ""
-        lines = df.attrs.get("lines", range(2, len(df) + 2))
+        lines = df.attrs.pop("lines", range(2, len(df) + 2))
         for i, (row, line) in enumerate(zip(df.to_dict("records"), lines, strict=True), start=1):
             where = {"file": str(f), "row": i, "line": int(line)}
             for col in REQUIRED_COLUMNS:
