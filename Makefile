@@ -12,7 +12,8 @@ BIN := $(VENV)/bin
 # benchmarks get their own venv: skforecast (the forecast benchmark's baseline) pins pandas < 3
 BENCH_VENV ?= .venv-bench
 PORT ?= 5006
-PYTEST_ARGS ?=
+# the suite runs on every core (pytest-xdist); PYTEST_ARGS="-n 0" runs it serially
+PYTEST_ARGS ?= -n auto
 # pip prints one harmless line per ignored local index location; keep its exit status
 PIP := $(BIN)/python -m pip --disable-pip-version-check
 QUIET_PIP = 2> >(grep -v "^WARNING: Location" >&2)
