@@ -238,7 +238,7 @@ def test_cp1252_and_bom_files_are_read_and_undecodable_bytes_located(shared, tmp
     ("book.csv", b"PK\x03\x04" + bytes(100), "not an EIA-930 text file but a ZIP archive"),
     ("cut.json", b'{"response": {"data": [{"period": "2023-01-01T00", "respondent": "PACW", "type"',
      "line 1 column 80 (character 79): not valid JSON (Expecting ':' delimiter)"),
-    ("cut.csv.gz", gzip.compress(b"date_time,demand (MW)\n2020-01-01 00:00:00,100\n" * 50)[:40],
+    ("cut.csv.gz", gzip.compress(b"date_time,demand (MW)\n2020-01-01 00:00:00,100\n" * 50, mtime=0)[:40],
      "not a readable gzip file"),
     ("t.parquet", b"PAR1 not really", "not a readable Parquet file"),
     ("deep.json", b'{"response": {"data": ' + b"[" * 100_000 + b"]" * 100_000 + b"}}", "nested too deeply"),
