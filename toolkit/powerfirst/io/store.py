@@ -54,7 +54,7 @@ import xarray as xr
 from powerfirst.errors import DataFormatError, OutputExistsError, OutputNotWritableError
 
 __all__ = ["read_zarr", "write_zarr", "write_zarr_blocks", "write_netcdf", "read_netcdf", "check_writable", "check_output",
-           "temp_sibling", "remove_stale_temps", "MARKER", "MARKER_VERSION", "STALE_AFTER_S"]
+           "temp_sibling", "remove_stale_temps", "move_into_place", "MARKER", "MARKER_VERSION", "STALE_AFTER_S"]
 
 MARKER = "powerfirst_store"
 """Root attribute that marks a store or file as written by powerfirst."""
@@ -355,6 +355,22 @@ def _check_remote_target(path, overwrite: bool) -> None:
 # ---------------------------------------------------------------- writers and readers
 
 
+def move_into_place(tmp, final, *, overwrite: bool = False) -> None:
+    """Rename a complete temporary store or file ``tmp`` to ``final``, replacing what is there only if
+    powerfirst wrote it and ``overwrite`` (checked again now: something may have appeared while
+    computing).  The old one is renamed aside first and removed last, so ``final`` always holds a
+    whole store."""
+    tmp, final = Path(tmp), Path(final)
+    _check_target(final, overwrite)
+    if final.exists():
+        old = temp_sibling(final, "old")
+        os.replace(final, old)
+        os.replace(tmp, final)
+        shutil.rmtree(old, ignore_errors=True) if old.is_dir() else old.unlink(missing_ok=True)
+    else:
+        os.replace(tmp, final)
+
+
 def write_zarr(ds: xr.Dataset, path, *, overwrite: bool = False, compute: bool = True, **kwargs) -> str:
     """Write ``ds`` to a Zarr store at ``path``, atomically.
 
@@ -398,14 +414,7 @@ def write_zarr(ds: xr.Dataset, path, *, overwrite: bool = False, compute: bool =
         tmp = temp_sibling(final)
         try:
             ds.to_zarr(tmp, mode="w", compute=compute, **kwargs)
-            _check_target(final, overwrite)  # something may have appeared while computing
-            if final.exists():
-                old = temp_sibling(final, "old")
-                os.replace(final, old)
-                os.replace(tmp, final)
-                shutil.rmtree(old, ignore_errors=True)
-            else:
-                os.replace(tmp, final)
+            move_into_place(tmp, final, overwrite=overwrite)
         finally:
             if tmp.exists():
                 shutil.rmtree(tmp, ignore_errors=True)
@@ -518,14 +527,7 @@ def write_zarr_blocks(ds: xr.Dataset, path, *, dim: str = "site", batch: int = 2
             block.drop_vars(keep).to_zarr(tmp, region={dim: sl}, consolidated=False)
             if bar is not None:
                 bar.update(sl.stop - sl.start)
-        _check_target(final, overwrite)
-        if final.exists():
-            old = temp_sibling(final, "old")
-            os.replace(final, old)
-            os.replace(tmp, final)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, final)
+        move_into_place(tmp, final, overwrite=overwrite)
     finally:
         if bar is not None:
             bar.close()

@@ -10,7 +10,6 @@ replaced only with ``overwrite=True``.
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from powerfirst.io.store import (
     MARKER,
     MARKER_VERSION,
     check_output,
+    move_into_place,
     remove_stale_temps,
     temp_sibling,
 )
@@ -68,14 +68,7 @@ def to_zarr(tree: xr.DataTree, path, *, overwrite: bool = False) -> str:
                              "powerfirst_version": provenance()["powerfirst_version"]})
     try:
         xr.DataTree.from_dict(nodes).to_zarr(tmp, mode="w", consolidated=False)
-        check_output(final, overwrite=overwrite)  # nothing else appeared there meanwhile
-        if final.exists():
-            old = temp_sibling(final, "old")
-            os.replace(final, old)
-            os.replace(tmp, final)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, final)
+        move_into_place(tmp, final, overwrite=overwrite)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
