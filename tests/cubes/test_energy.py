@@ -122,7 +122,7 @@ def test_station_matching_and_analogue_warning(cube, sites, stations):
     assert m["GSO"] == "nearest" and float(cube["weather_distance_km"].sel(site="GSO")) < 1
     assert m["PHX"] == "nearest-beyond-max" and m["DUB"] == "nearest-beyond-max"
     d_phx = float(cube["weather_distance_km"].sel(site="PHX"))
-    assert f"PHX: station" in cube.attrs["weather_warning"] and f"{d_phx:.0f} km away" in cube.attrs["weather_warning"]
+    assert "PHX: station" in cube.attrs["weather_warning"] and f"{d_phx:.0f} km away" in cube.attrs["weather_warning"]
     assert "km away" in str(cube["weather_warning"].sel(site="DUB").values)
     assert str(cube["weather_warning"].sel(site="GSO").values) == ""
     with pytest.warns(WeatherStationWarning, match="PHX"):

@@ -1,8 +1,8 @@
 """Typical-year weather readers: formats, the UTC reference-year convention, and bad inputs."""
 
 import csv
-from pathlib import Path
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd

@@ -1097,7 +1097,7 @@ def fetch_site_typical_years(lat, lon, *, source: str = "pvgis", cache_dir=None,
     cache.mkdir(parents=True, exist_ok=True)
     out: list[Path] = []
     for la, lo in dict.fromkeys(zip(np.round(np.atleast_1d(np.asarray(lat, float)), 2).tolist(),
-                                    np.round(np.atleast_1d(np.asarray(lon, float)), 2).tolist())):
+                                    np.round(np.atleast_1d(np.asarray(lon, float)), 2).tolist(), strict=True)):
         path = cache / f"{source}_tmy_{la:.3f}_{lo:.3f}.nc"
         if refresh or not path.exists():
             if source == "pvgis":
