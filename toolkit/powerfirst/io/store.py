@@ -54,7 +54,7 @@ import xarray as xr
 from powerfirst.errors import DataFormatError, OutputExistsError, OutputNotWritableError
 
 __all__ = ["read_zarr", "write_zarr", "write_zarr_blocks", "write_netcdf", "read_netcdf", "check_writable", "check_output",
-           "temp_sibling", "remove_stale_temps", "move_into_place", "MARKER", "MARKER_VERSION", "STALE_AFTER_S"]
+           "temp_sibling", "remove_stale_temps", "move_into_place", "storable", "MARKER", "MARKER_VERSION", "STALE_AFTER_S"]
 
 MARKER = "powerfirst_store"
 """Root attribute that marks a store or file as written by powerfirst."""
@@ -89,6 +89,12 @@ def _strings_to_object(ds: xr.Dataset) -> xr.Dataset:
             for k, v in ds.variables.items() if v.dtype.kind == "U"}
     return ds.assign_coords({k: v for k, v in conv.items() if k in ds.coords}).assign(
         {k: v for k, v in conv.items() if k in ds.data_vars}) if conv else ds
+
+
+def storable(ds: xr.Dataset) -> xr.Dataset:
+    """``ds`` as it is written to Zarr: stale chunk and compressor encodings dropped, fixed-width
+    text as variable-length strings (what every Zarr writer of powerfirst applies)."""
+    return _strings_to_object(_encoding_without_chunks(ds))
 
 
 def _strings_to_unicode(ds: xr.Dataset) -> xr.Dataset:
@@ -406,7 +412,7 @@ def write_zarr(ds: xr.Dataset, path, *, overwrite: bool = False, compute: bool =
     """
     kwargs.setdefault("consolidated", False)
     check_output(path, overwrite=overwrite)
-    ds = _strings_to_object(_encoding_without_chunks(ds)).assign_attrs({MARKER: MARKER_VERSION})
+    ds = storable(ds).assign_attrs({MARKER: MARKER_VERSION})
     if _is_local(path):
         final = _local(path)
         remove_stale_temps(final)
@@ -506,7 +512,7 @@ def write_zarr_blocks(ds: xr.Dataset, path, *, dim: str = "site", batch: int = 2
     remove_stale_temps(final)
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_sibling(final)
-    ds = _strings_to_object(_encoding_without_chunks(ds)).assign_attrs({MARKER: MARKER_VERSION})
+    ds = storable(ds).assign_attrs({MARKER: MARKER_VERSION})
     n = ds.sizes[dim]
     # region writes carry only what lies along dim; the rest is written with the metadata
     along = [v for v in ds.variables if dim in ds[v].dims and v != dim]

@@ -13,7 +13,6 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import numpy as np
 import xarray as xr
 
 from powerfirst._provenance import provenance
@@ -23,24 +22,11 @@ from powerfirst.io.store import (
     check_output,
     move_into_place,
     remove_stale_temps,
+    storable,
     temp_sibling,
 )
 
 __all__ = ["to_zarr", "open_results"]
-
-
-def _plain(ds: xr.Dataset) -> xr.Dataset:
-    """Text as variable-length strings (Zarr v3 has no fixed-width unicode), encodings dropped."""
-    ds = ds.copy()
-    for v in ds.variables.values():
-        for key in ("chunks", "preferred_chunks", "compressors", "compressor", "filters", "shards"):
-            v.encoding.pop(key, None)
-    conv = {k: xr.Variable(v.dims, np.asarray(v.values, dtype=object), v.attrs)
-            for k, v in ds.variables.items() if v.dtype.kind == "U"}
-    if conv:
-        ds = ds.assign_coords({k: v for k, v in conv.items() if k in ds.coords})
-        ds = ds.assign({k: v for k, v in conv.items() if k in ds.data_vars})
-    return ds
 
 
 def to_zarr(tree: xr.DataTree, path, *, overwrite: bool = False) -> str:
@@ -63,7 +49,7 @@ def to_zarr(tree: xr.DataTree, path, *, overwrite: bool = False) -> str:
     final = Path(check_output(path, overwrite=overwrite))
     remove_stale_temps(final)  # leftovers of killed writes of this target
     tmp = temp_sibling(final)
-    nodes = {node.path: _plain(node.to_dataset(inherit=False)) for node in tree.subtree}
+    nodes = {node.path: storable(node.to_dataset(inherit=False)) for node in tree.subtree}
     nodes["/"].attrs.update({MARKER: MARKER_VERSION, "pf_kind": "results",
                              "powerfirst_version": provenance()["powerfirst_version"]})
     try:

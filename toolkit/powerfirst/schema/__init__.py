@@ -14,10 +14,9 @@ from powerfirst.schema.tables import (
     site_attributes,
     variables,
 )
-from powerfirst.schema.validate import KINDS, check, check_ranges, validate
+from powerfirst.schema.validate import KINDS, check, validate
 
 __all__ = [
-    "check_ranges",
     "KINDS",
     "check",
     "countries",

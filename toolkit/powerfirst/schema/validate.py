@@ -26,7 +26,7 @@ from powerfirst.schema.tables import _variables
 KINDS = ("grid", "weather", "energy", "sites", "metros", "demand", "forecast", "dispatch")
 HOURLY_KINDS = ("grid", "weather", "energy")
 
-__all__ = ["KINDS", "check", "check_ranges", "validate"]
+__all__ = ["KINDS", "check", "validate"]
 
 
 def _is_lazy(da: xr.DataArray) -> bool:
@@ -162,19 +162,6 @@ def _check_values(items, required_complete: bool) -> list[Problem]:
             problems.append(Problem(f"maximum {vmax:g} above the valid maximum {float(hi):g} "
                                     f"[{row['units']}]", variable=name))
     return problems
-
-
-def check_ranges(ds: xr.Dataset, names, *, complete: bool = True) -> list[Problem]:
-    """Problems of the values of ``names`` in ``ds`` against their valid range in the schema table.
-
-    What a model calls on its inputs (the cube it is given may not have been validated): the
-    minimum and maximum of each variable against ``valid_min``/``valid_max`` of
-    ``schema/variables.csv``, and missing (NaN) values when ``complete``.  Lazy variables are
-    reduced with Dask (one pass).
-    """
-    table = _variables()
-    items = [(n, ds[n], table.loc[n]) for n in names if n in ds.data_vars and n in table.index]
-    return _check_values(items, required_complete=complete)
 
 
 def validate(ds: xr.Dataset, kind: str | None = None, *, values: bool | str = "auto") -> xr.Dataset:
