@@ -70,6 +70,9 @@ _LAZY = {
     "to_zarr": "powerfirst.scenarios",
     # compute
     "client": "powerfirst.compute",
+    # geo
+    "round_trip_ms": "powerfirst.geo",
+    "haversine_km": "powerfirst.geo",
 }
 
 __all__ = [
