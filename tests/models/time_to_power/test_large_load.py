@@ -159,8 +159,11 @@ def test_validation_cases_against_the_model():
     assert rep["p10"].le(rep["p90"]).all()
 
 
-@pytest.mark.xfail(strict=True, reason="the model is slower than the public fast cases: see data/time_to_power/"
-                                       "README.md (Validation) for the table and the reasons")
+@pytest.mark.xfail(strict=True, reason="0 of 8 cases inside P10-P90 and 4 outside by more than 2x after the input "
+                                       "and stage-source audit: the sourced site branch (hyperscale construction 18/30 "
+                                       "months, conversions about a year) is slower than xAI's fit-outs and the bitcoin "
+                                       "mines' buildings, and the PJM row (Dominion) is slower than I&M for AWS; see "
+                                       "data/time_to_power/README.md (Validation)")
 def test_validation_criterion():
     rep = validation_report()
     assert rep["inside"].mean() >= 0.75 and rep["factor_outside"].max() <= 2.0
