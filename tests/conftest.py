@@ -32,13 +32,17 @@ def chromium_path() -> str | None:
     return None
 
 
-def pytest_collection_modifyitems(config, items):
-    # every realdata / browser test goes through the fixture that skips or fails
-    for item in items:
-        if "realdata" in item.keywords:
-            item.add_marker(pytest.mark.usefixtures("shared"))
-        if "browser" in item.keywords:
-            item.add_marker(pytest.mark.usefixtures("chromium"))
+def pytest_runtest_setup(item):
+    # every realdata / browser test skips (or fails when required) without its resource, whether or
+    # not it takes the fixture (a usefixtures marker added after collection would not take effect)
+    if "realdata" in item.keywords and not SHARED.is_dir():
+        if REQUIRE_SHARED:
+            pytest.fail(f"POWERFIRST_REQUIRE_SHARED=1 but the shared data folder is missing: {SHARED}")
+        pytest.skip(f"shared data not found at {SHARED}")
+    if "browser" in item.keywords and chromium_path() is None:
+        if REQUIRE_BROWSER:
+            pytest.fail("POWERFIRST_REQUIRE_BROWSER=1 but no Chromium found (apt-get install chromium)")
+        pytest.skip("headless Chromium not found (apt-get install chromium)")
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,13 @@ import numpy as np
 import pytest
 
 from powerfirst.errors import ValidationError
-from powerfirst.models.siting.score import PILLARS, TIERS, load_scorecard, pillar_scores, total_score
+from powerfirst.models.siting.score import (
+    PILLARS,
+    TIERS,
+    load_scorecard,
+    pillar_scores,
+    total_score,
+)
 
 
 def test_default_weights_are_normalised_per_tier():

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-__all__ = ["headroom_records", "ttp_records", "dispatch_records", "run_summary_records"]
+__all__ = ["headroom_records", "ttp_records", "dispatch_records", "run_summary_records", "screen_records"]
 
 
 def _num(v, nd=2):
@@ -155,3 +155,41 @@ def run_summary_records(tree) -> list[dict]:
             rec["headline"] = f"{ds.sizes.get('site', 0)} sites x {ds.sizes.get('time', 0)} h"
         recs.append(rec)
     return recs
+
+
+def screen_records(ds, top: int | None = None) -> list[dict]:
+    """Rows of a siting screen (:func:`powerfirst.models.siting.screen`), best first.
+
+    Each row: ``site``, ``name``, ``lat``, ``lon``, ``country``, ``ba``, ``score``, ``rank``,
+    ``score_<pillar>`` for every pillar, ``excluded``, ``exclusion_reason``, ``p_top_k``,
+    ``best_path``, ``ttp_p50_months``/``ttp_p90_months`` of that path, ``flags`` (the pillar
+    inputs that were missing and why), ``explanation``. Excluded candidates come last (no rank);
+    ``top`` keeps the first rows."""
+    from powerfirst.models.siting import PILLARS
+
+    score = ds["score"].values
+    rank = ds["rank"].values
+    order = np.lexsort((ds["site"].values.astype(str), np.where(np.isfinite(rank), rank, np.inf)))
+    if top is not None:
+        order = order[:int(top)]
+    paths = list(ds["path"].values)
+    best = ds["best_path"].values.astype(str)
+    p50 = ds["ttp_p50"].values
+    p90 = ds["ttp_p90"].values
+    out = []
+    for i in order:
+        j = paths.index(best[i]) if best[i] in paths else None
+        rec = {"site": str(ds["site"].values[i]), "name": str(ds["name"].values[i]) if "name" in ds else "",
+               "lat": _num(ds["lat"].values[i], 4), "lon": _num(ds["lon"].values[i], 4),
+               "country": str(ds["country"].values[i]), "ba": str(ds["ba"].values[i]),
+               "ba_method": str(ds["ba_method"].values[i]), "score": _num(score[i], 4),
+               "rank": None if not np.isfinite(rank[i]) else int(rank[i])}
+        for p in PILLARS:
+            rec[f"score_{p}"] = _num(ds[f"score_{p}"].values[i], 4)
+        rec.update({"excluded": bool(ds["excluded"].values[i]), "exclusion_reason": str(ds["exclusion_reason"].values[i]),
+                    "p_top_k": _num(ds["p_top_k"].values[i], 3), "best_path": best[i],
+                    "ttp_p50_months": None if j is None else _num(p50[i, j], 1),
+                    "ttp_p90_months": None if j is None else _num(p90[i, j], 1),
+                    "flags": str(ds["flags"].values[i]), "explanation": str(ds["explanation"].values[i])})
+        out.append(rec)
+    return out

@@ -34,10 +34,10 @@ import xarray as xr
 
 from powerfirst._provenance import provenance
 
-__all__ = ["run", "GROUPS", "load_sites", "load_energy", "uses_demo_energy", "load_grid", "flexible_mw_by_ba", "dispatch_curtailment"]
+__all__ = ["run", "run_siting", "siting_candidates", "GROUPS", "load_sites", "load_energy", "uses_demo_energy", "load_grid", "flexible_mw_by_ba", "dispatch_curtailment"]
 
 #: result groups, in run order
-GROUPS = ("energy", "headroom", "time_to_power", "dispatch", "demand")
+GROUPS = ("energy", "headroom", "time_to_power", "dispatch", "demand", "siting")
 
 
 def load_sites(sc) -> xr.Dataset:
@@ -282,4 +282,49 @@ def _run_groups(sc, only: set, bar) -> dict[str, xr.Dataset]:
             d = sc.demand
             regions = list(d.regions) or list(REGIONS)
             out["demand"] = demand_cube(list(d.scenarios), regions, tuple(range(d.years[0], d.years[1] + 1)))
+
+    with _stage("siting", bar):
+        if "siting" not in only:
+            out["siting"] = _skipped("not requested")
+        elif not sc.siting.enabled:
+            out["siting"] = _skipped("siting.enabled is false")
+        else:
+            out["siting"] = run_siting(sc, headroom, sites=sites)
     return out
+
+
+def siting_candidates(sc, sites=None):
+    """The candidates of the scenario's siting section (annotated with country, state, county, BA)."""
+    from powerfirst.models import siting
+
+    s = sc.siting
+    if s.candidates == "region":
+        cands = siting.grid_candidates(s.region, s.resolution, max_candidates=s.max_candidates)
+    elif s.candidates == "plants":
+        cands = siting.plant_candidates(s.min_plant_mw)
+    elif s.candidates == "datacentres":
+        cands = siting.datacentre_candidates()
+    else:
+        cands = siting.site_candidates(sites if sites is not None else load_sites(sc))
+    return siting.annotate(cands)
+
+
+def run_siting(sc, headroom: xr.Dataset | None = None, *, sites=None, client=None, progress: bool = False) -> xr.Dataset:
+    """The siting screen of a scenario: the headroom model's BA headroom at ``headroom.flexible_limit``
+    where the scenario has grid data, else the published headroom (Norris et al. 2025)."""
+    from powerfirst.models import siting
+
+    s = sc.siting
+    settings = siting.ScreenSettings(tier=s.tier, curtailment_limit=float(sc.headroom.flexible_limit), draws=s.draws,
+                                     seed=sc.seed, top_k=s.top_k, horizon=float(sc.time_to_power.horizon),
+                                     start=s.start, target_mw=s.target_mw, weight_range=s.weight_range,
+                                     paths=tuple(siting.SCREEN_PATHS))
+    ctx = siting.load_context(float(sc.headroom.flexible_limit))
+    if headroom is not None and "headroom" in headroom:
+        import dataclasses
+
+        computed = {str(b): float(headroom["headroom"].sel(ba=b, limit=float(sc.headroom.flexible_limit)))
+                    for b in headroom["ba"].values}
+        ctx = dataclasses.replace(ctx, headroom={**ctx.headroom, **computed})
+    return siting.screen(siting_candidates(sc, sites), settings=settings, weights=s.weights, client=client,
+                         chunk=s.chunk, ctx=ctx, progress=progress)

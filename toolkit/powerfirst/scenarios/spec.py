@@ -51,6 +51,7 @@ __all__ = [
     "TimeToPowerSection",
     "DispatchSection",
     "DemandSection",
+    "SitingSection",
     "SECTIONS",
     "check_name",
 ]
@@ -195,6 +196,34 @@ class DemandSection(Section):
     years = param.Range(default=(2014, 2035), bounds=(2000, 2100), doc="first and last year [year]")
 
 
+class SitingSection(Section):
+    """The siting screen: candidates, scorecard and Monte Carlo (:func:`powerfirst.models.siting.screen`)."""
+
+    enabled = param.Boolean(default=False, doc="run the siting screen (needs the public datasets for the grid, "
+                                               "plant, population, water and hazard layers)")
+    candidates = param.Selector(default="sites", objects=["sites", "region", "plants", "datacentres"],
+                                doc="what to screen: the scenario's sites, an H3 grid of `region`, US power plants "
+                                    ">= min_plant_mw, or existing US data-centre clusters")
+    region = param.String(default="US-48", doc="region of the grid: US-48, US-<state>, an ISO country code or EU27")
+    resolution = param.Integer(default=5, bounds=(0, 9), doc="H3 resolution of the grid (5: ~253 km2 cells)")
+    max_candidates = param.Integer(default=250_000, bounds=(1, 10_000_000),
+                                   doc="refuse a grid expected to exceed this many cells")
+    min_plant_mw = param.Number(default=100.0, bounds=(0, None), doc="smallest plant of the plant candidates [MW]")
+    tier = param.Selector(default="training", objects=["training", "regional", "edge"],
+                          doc="tier whose weights, size, voltage and latency cap apply")
+    weights = param.String(default=None, allow_None=True,
+                           doc="scorecard YAML merged over data/siting/scorecard.yaml (weights, normalisation, "
+                               "exclusions)")
+    target_mw = param.Number(default=None, allow_None=True, bounds=(0, 10_000), inclusive_bounds=(False, True),
+                             doc="size of every candidate without its own target_mw [MW]; default the tier's")
+    draws = param.Integer(default=200, bounds=(1, 5000), doc="Monte Carlo draws of the uncertain layers and weights")
+    top_k = param.Integer(default=50, bounds=(1, None), doc="k of P(top-k)")
+    weight_range = param.Number(default=0.25, bounds=(0, 1), inclusive_bounds=(True, False),
+                                doc="each weight x U(1 - r, 1 + r) in the Monte Carlo [1]")
+    start = param.String(default="2027-01-01", doc="project start of every candidate without a start_date")
+    chunk = param.Integer(default=4096, bounds=(1, 1_000_000), doc="candidates per Dask task")
+
+
 #: section name -> class, in run order
 SECTIONS: dict[str, type[Section]] = {
     "sites": SitesSection,
@@ -204,6 +233,7 @@ SECTIONS: dict[str, type[Section]] = {
     "time_to_power": TimeToPowerSection,
     "dispatch": DispatchSection,
     "demand": DemandSection,
+    "siting": SitingSection,
 }
 _TOP = ("name", "description", "seed")
 
@@ -226,6 +256,7 @@ class Scenario(param.Parameterized):
     time_to_power = _section_param(TimeToPowerSection)
     dispatch = _section_param(DispatchSection)
     demand = _section_param(DemandSection)
+    siting = _section_param(SitingSection)
 
     # ------------------------------------------------------------------ dict / YAML
     def to_dict(self) -> dict:
@@ -326,6 +357,8 @@ class Scenario(param.Parameterized):
         if self.grid.source:
             self.grid.source = res(self.grid.source)
         self.weather.files = [res(f) for f in self.weather.files]
+        if self.siting.weights:
+            self.siting.weights = res(self.siting.weights)
 
     def input_files(self) -> dict[str, list[str]]:
         """Every file the scenario names, by key path."""
@@ -336,6 +369,8 @@ class Scenario(param.Parameterized):
             out["weather.files"] = list(self.weather.files)
         if self.grid.source:
             out["grid.source"] = [self.grid.source]
+        if self.siting.weights:
+            out["siting.weights"] = [self.siting.weights]
         return out
 
     def check_files(self, *, file: str = "<scenario>") -> list[Problem]:
