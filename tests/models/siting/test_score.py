@@ -33,13 +33,20 @@ def test_ramps_are_linear_clipped_and_fixed():
 
 def test_missing_inputs_renormalise_within_the_pillar_and_are_reported():
     card = load_scorecard()
-    # power_capacity combines hv distance (0.5), headroom ratio (0.3) and plants (0.2)
+    # power_capacity combines hv distance (0.5), headroom ratio (0.3) and plants (0.2); missing -> 0.5
     layers = {"hv_distance_km": np.array([2.0, np.nan]), "headroom_ratio_log10": np.array([1.0, 1.0]),
               "plant_ratio_log10": np.array([np.nan, np.nan])}
     s, present = pillar_scores(card, layers)
-    # site 0: (0.5 * 1 + 0.3 * 0.5) / 0.8; site 1: only headroom -> 0.5 (never scored as far)
-    np.testing.assert_allclose(s["power_capacity"], [(0.5 + 0.15) / 0.8, 0.5])
+    # a missing input scores the neutral 0.5, never 0 (far) nor 1: site 0 = 0.5*1 + 0.3*0.5 + 0.2*0.5;
+    # site 1 = 0.5*0.5 + 0.3*0.5 + 0.2*0.5
+    np.testing.assert_allclose(s["power_capacity"], [0.75, 0.5])
     assert present["power_capacity"]["hv_distance_km"].tolist() == [True, False]
+    # an input absent from the layers does not apply: left out, the others renormalised
+    s2, _ = pillar_scores(card, {"hv_distance_km": np.array([2.0]), "headroom_ratio_log10": np.array([1.0])})
+    np.testing.assert_allclose(s2["power_capacity"], [(0.5 + 0.15) / 0.8])
+    # the optional community_alignment is left out when not given
+    s3, _ = pillar_scores(card, {"social_severity": np.array([0.0, 0.0]), "community_alignment": np.array([np.nan, 1.0])})
+    np.testing.assert_allclose(s3["social_licence"], [1.0, 1.0])
 
 
 def test_total_renormalises_over_present_pillars_and_broadcasts_over_draws():

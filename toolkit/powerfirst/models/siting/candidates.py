@@ -184,6 +184,14 @@ def annotate(cands: pd.DataFrame) -> pd.DataFrame:
                                for s in cands.loc[dup, "site"].astype(str).unique()[:20]], what="screen")
     out = cands.copy().reset_index(drop=True)
     loc = locate(out["lat"].to_numpy(float), out["lon"].to_numpy(float))
+    # state and county come from two simplified polygon layers that disagree along some borders: the
+    # county (finer) decides, so the pair is always consistent
+    from powerfirst.io.geodata import read_boundaries
+
+    counties = read_boundaries("counties")
+    county_state = dict(zip(counties["county_fips"], counties["state"], strict=True))
+    has_county = loc["county_fips"].astype(str) != ""
+    loc.loc[has_county, "state"] = loc.loc[has_county, "county_fips"].map(county_state).fillna(loc.loc[has_county, "state"])
     for col in ("country", "state"):
         given = out[col].astype(str).replace({"nan": "", "None": ""}) if col in out else pd.Series("", index=out.index)
         out[col] = np.where(given != "", given, loc[col].to_numpy())

@@ -6,10 +6,13 @@ linear and clipped, or a ``values`` table for categories) and how the inputs com
 mean over the inputs that are present).  The anchors are fixed numbers, so a site's score depends
 on its own layers only, never on the other candidates screened (scores are *absolute*).
 
-Missing inputs are never scored as bad: a pillar is the weighted mean of the inputs it has, the
-inputs it lacks are listed in ``missing`` (e.g. ``power_capacity: hv_distance_km (outside the
-grid layer's coverage)``), and a pillar with no input at all is NaN and left out of the total,
-whose weights are renormalised over the pillars present.
+Missing inputs are never scored as bad, nor as good: a missing input (e.g. the distance to the
+grid outside the grid layer's coverage) takes the neutral score ``uncertainty.missing_input``
+(0.5) and is flagged (``flags``: ``power_capacity.hv_distance_km: outside the grid layer's
+coverage``); the Monte Carlo draws it uniformly on 0-1, so a candidate known less well has a wider
+score spread.  An input that does not apply (the population within a latency cap for the training
+tier, which has none) is left out of its pillar, and a pillar with no applicable input is NaN and
+left out of the total, whose weights are renormalised over the pillars present.
 
 The total score is ``sum_p w_p s_p / sum_p w_p`` over the pillars present, with the tier's weights.
 """
@@ -26,7 +29,7 @@ import yaml
 
 from powerfirst.errors import Problem, ValidationError
 
-__all__ = ["PILLARS", "TIERS", "Scorecard", "load_scorecard", "pillar_scores", "total_score"]
+__all__ = ["OPTIONAL_INPUTS", "PILLARS", "TIERS", "Scorecard", "load_scorecard", "pillar_scores", "total_score"]
 
 #: the eight pillars, in display order
 PILLARS = ("time_to_power", "power_capacity", "energy_cost_carbon", "cooling_climate", "latency",
@@ -222,7 +225,11 @@ def _map(spec: dict, x):
     return out.reshape(arr.shape)
 
 
-def pillar_scores(card: Scorecard, layers: dict) -> tuple[dict, dict]:
+#: inputs that refine a pillar when the user gives them; their absence is no missing information
+OPTIONAL_INPUTS = frozenset({"community_alignment"})
+
+
+def pillar_scores(card: Scorecard, layers: dict, *, missing=None) -> tuple[dict, dict]:
     """Score of every pillar [1] from the layer inputs.
 
     Parameters
@@ -230,13 +237,21 @@ def pillar_scores(card: Scorecard, layers: dict) -> tuple[dict, dict]:
     card : Scorecard
     layers : dict of str to array
         Each input named in the scorecard's normalisation (shape ``(n,)`` or ``(n, draws)``;
-        arrays broadcast). An input absent from ``layers`` or NaN counts as missing.
+        arrays broadcast). An input absent from ``layers`` is not applicable (left out of its
+        pillar); an input that is NaN is *missing*.
+    missing : float or dict of str to array, optional
+        Score given to a missing input (default the scorecard's ``uncertainty.missing_input``,
+        0.5: neither near nor far); a dict gives per-input arrays (the Monte Carlo draws them
+        uniformly on 0-1, so a missing input widens the score's spread). An optional input
+        (:data:`OPTIONAL_INPUTS`) that is missing is left out instead.
 
     Returns
     -------
-    scores : dict pillar -> array [1] (NaN where no input is present)
-    present : dict pillar -> dict input -> bool array (which inputs entered)
+    scores : dict pillar -> array [1] (NaN only where the pillar has no applicable input)
+    present : dict pillar -> dict input -> bool array (False where the input was missing)
     """
+    default = float(card.uncertainty.get("missing_input", 0.5)) if missing is None or isinstance(missing, dict) \
+        else float(missing)
     scores, present = {}, {}
     for p in PILLARS:
         spec = card.normalisation[p]
@@ -248,8 +263,13 @@ def pillar_scores(card: Scorecard, layers: dict) -> tuple[dict, dict]:
             s = _map(spec[name], layers[name])
             ok = np.isfinite(s)
             pres[name] = ok
-            num = num + np.where(ok, s, 0.0) * float(w)
-            den = den + ok * float(w)
+            if name in OPTIONAL_INPUTS:
+                num = num + np.where(ok, s, 0.0) * float(w)
+                den = den + ok * float(w)
+                continue
+            fill = missing.get(name, default) if isinstance(missing, dict) else default
+            num = num + np.where(ok, s, fill) * float(w)
+            den = den + np.ones_like(s) * float(w)
         with np.errstate(invalid="ignore", divide="ignore"):
             scores[p] = np.where(np.asarray(den) > 0, num / np.where(np.asarray(den) > 0, den, 1.0), np.nan)
         present[p] = pres

@@ -134,6 +134,14 @@ def _normal(keys: np.ndarray, var: int, draws: int) -> np.ndarray:
     return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
 
 
+def _uniform(keys: np.ndarray, var: int, draws: int) -> np.ndarray:
+    """Uniform numbers on [0, 1) (n, draws) from site keys, a variable number and the draw index."""
+    with np.errstate(over="ignore"):
+        d = np.arange(draws, dtype=np.uint64)[None, :]
+        base = keys[:, None] ^ (np.uint64(var) * np.uint64(0xD1B54A32D192ED03))
+        return (_splitmix(base + np.uint64(2) * d) >> np.uint64(11)).astype(np.float64) / 2.0 ** 53
+
+
 def weight_draws(card: Scorecard, tier: str, draws: int, seed: int, weight_range: float) -> np.ndarray:
     """Weight vectors of the Monte Carlo draws (draws, P): each weight x U(1 - r, 1 + r), from the seed
     only (the same for every candidate and every block); draw 0 is the nominal weights."""
@@ -406,7 +414,13 @@ def _block(cands: pd.DataFrame, prof_ids: np.ndarray, ttp_tab: pd.DataFrame, ctx
     keys = _site_keys(cands["site"].astype(str), settings.seed)
     unc = card.uncertainty
     dinp = _draw_inputs(inputs, ttp, layers, keys, int(settings.draws), unc)
-    dscores, _ = pillar_scores(card, dinp)
+    names = sorted({k for p in PILLARS for k in card.normalisation[p]["combine"]})
+    miss = {}
+    for j, name in enumerate(names):
+        u = _uniform(keys, 100 + j, int(settings.draws))
+        u[:, 0] = float(unc.get("missing_input", 0.5))
+        miss[name] = u
+    dscores, _ = pillar_scores(card, dinp, missing=miss)
     sdraw = total_score(dscores, wdraws).astype(np.float32)
     sdraw = np.where(excluded[:, None], np.nan, sdraw)
     # useful work per kWh
@@ -509,10 +523,15 @@ def screen(candidates: pd.DataFrame, *, settings: ScreenSettings | None = None, 
         futs = [client.submit(_block, cands.iloc[a:b], prof_ids[a:b], tab_f, ctx_f, card, settings, wdraws,
                               pure=True, key=f"screen-block-{settings.seed}-{a}-{b}-{hashlib.blake2b(cands['site'].iloc[a:b].astype(str).str.cat().encode(), digest_size=6).hexdigest()}")
                 for a, b in bounds]
-        if progress:
-            from distributed import progress as dprogress
+        if progress:  # on stderr: stdout carries the results (--format json|csv)
+            import sys
 
-            dprogress(futs)
+            from distributed import as_completed
+            from tqdm.auto import tqdm
+
+            for _ in tqdm(as_completed(futs), total=len(futs), desc=f"screen {settings.tier}", unit="block",
+                          file=sys.stderr):
+                pass
         parts = client.gather(futs)
     else:
         it = bounds
