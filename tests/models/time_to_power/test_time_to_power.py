@@ -18,6 +18,7 @@ from powerfirst.models.time_to_power import (
     ALL_PATHS,
     PATH_GRAPHS,
     PATHS,
+    SITE_INPUTS,
     Parallel,
     Series,
     Stage,
@@ -397,7 +398,8 @@ def test_demo_sites_run_and_units_of_the_read_sites_path():
     # the default paths are now ALL_PATHS (the issue adds existing service, co-location, bridge then grid and
     # permanent on-site generation to the four of earlier versions)
     assert ds.sizes == {"site": 10, "path": len(ALL_PATHS), "quantile": 3, "month": 121, "by_month": 4,
-                        "input": 15, "stage": ds.sizes["stage"]}
+                        "input": len(SITE_INPUTS), "stage": ds.sizes["stage"]}
+    assert len(SITE_INPUTS) == 16  # 15 + facility_type
     assert (ds["mw"] <= ds["target_mw"] if "target_mw" in ds else True)
 
 

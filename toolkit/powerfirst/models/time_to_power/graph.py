@@ -17,6 +17,7 @@ __all__ = [
     "ALL_PATHS",
     "BASE_PATHS",
     "BRIDGE_TECHNOLOGIES",
+    "FACILITY_TYPES",
     "NAMED_COMBINATIONS",
     "SIZE_CLASSES",
     "Withdrawable",
@@ -55,6 +56,14 @@ SIZE_CLASSES = {"<100": (0.0, 100.0), "100-300": (100.0, 300.0), "300-1000": (30
 #: a path value [month] that means "never" (a withdrawn request): far beyond any histogram
 NEVER = 1.0e9
 BRIDGE_TECHNOLOGIES = ("recip_engines", "aeroderivative_turbines", "frame_turbines", "fuel_cells")
+#: building types of the site branch (site input ``facility_type``): each selects its own
+#: ``site_construction`` row of the stage table (column ``facility_type``), and
+#: ``existing_building`` the fit-out of an existing building (``brownfield_fitout``) instead
+#: (rules.csv).  ``hyperscale``: a purpose-built multi-storey data hall (the default);
+#: ``modular``: prefabricated or containerised halls ("powered shell + modules");
+#: ``light_industrial``: steel-frame warehouse-style halls (crypto-mining or immersion halls);
+#: ``existing_building``: conversion of an existing industrial or commercial building.
+FACILITY_TYPES = ("hyperscale", "modular", "light_industrial", "existing_building")
 DISTRIBUTIONS = ("lognormal", "triangular", "empirical", "fixed")
 CRITERIA = ("p50", "mw_months", "prob_by_horizon")
 Z90 = float(stats.norm.ppf(0.9))
@@ -139,8 +148,9 @@ def expand_path(name: str) -> list[str]:
     return [c.strip() for c in name.split("+")]
 
 
-#: the site branch: greenfield construction, or a fit-out of an existing industrial building
-#: (``brownfield_fitout``; the rules pick one from ``existing_service_mw``)
+#: the site branch: construction of the site's building (``site_construction``, one row per
+#: ``facility_type``), or the fit-out of an existing building (``brownfield_fitout``); the rules
+#: pick one from ``facility_type`` (``existing_building`` is fitted out, every other type is built)
 _SITE = series(Stage("land_acquisition"), Stage("site_permitting"),
                parallel(Stage("site_construction"), Stage("brownfield_fitout")))
 _UPGRADES = parallel(Stage("large_transformer"), Stage("breakers_switchgear"), Stage("substation_build"),
@@ -179,7 +189,7 @@ PATH_GRAPHS = {
                                 Stage("energisation")),
 }
 
-_RULE_ATTRS = ("land_status", "permitting_status")
+_RULE_ATTRS = ("land_status", "permitting_status", "facility_type")
 #: Site attributes each path reads (each has a documented default: ``SITE_INPUTS`` in inputs.py).
 PATH_REQUIRES = {
     "grid_firm": ("target_mw", "upgrade_class", "ba", "request_date") + _RULE_ATTRS,
@@ -193,7 +203,7 @@ PATH_REQUIRES = {
     "onsite_generation": ("target_mw", "gas_option_mw") + _RULE_ATTRS,
 }
 _TEXT_ATTRS = ("upgrade_class", "ba", "land_status", "permitting_status", "bridge_technology", "country",
-               "start_date", "request_date", "colocated_plant")
+               "start_date", "request_date", "colocated_plant", "facility_type")
 
 
 # ---------------------------------------------------------------------------

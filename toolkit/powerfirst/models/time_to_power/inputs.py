@@ -19,6 +19,7 @@ from powerfirst.models.time_to_power.graph import (
     DEFAULT_FLEXIBLE_FRACTION,
     DEFAULT_SOLAR_CF,
     DISTRIBUTIONS,
+    FACILITY_TYPES,
     PATH_GRAPHS,
     PATHS,
     Series,
@@ -53,8 +54,9 @@ def check_stage_table(table: pd.DataFrame, *, file: str = "<stage table>", site_
                       ) -> list[Problem]:
     """Problems of a stage table or of override rows (empty list when valid).
 
-    Checks: known stage names, size classes and covered stages; known distributions; durations
-    positive; lognormal ``p90 > p50 > 0``;
+    Checks: known stage names, size classes, facility types (column ``facility_type``, optional:
+    empty = a row for every type) and covered stages; known distributions; durations positive;
+    lognormal ``p90 > p50 > 0``;
     triangular ``0 <= low <= mode <= high`` with ``high > 0``; empirical values positive; unit
     a duration.
     """
@@ -77,6 +79,11 @@ def check_stage_table(table: pd.DataFrame, *, file: str = "<stage table>", site_
         if not size_class_ok(row.get("size_class", "")):
             bad(f"unknown size class {row.get('size_class')!r}; expected '', <100, 100-300, 300-1000, >1000 or "
                 "'low-high' [MW]", "size_class")
+        ft = row.get("facility_type", "")
+        ft = "" if _blank(ft) else str(ft).strip()
+        if ft and ft not in FACILITY_TYPES:
+            bad(f"unknown facility_type {ft!r}; expected '' (any) or one of {', '.join(FACILITY_TYPES)}",
+                "facility_type")
         cov = str(row.get("covers", "") or "").split()
         for c in cov:
             if c not in known:
@@ -165,7 +172,8 @@ SITE_INPUTS = {
                                  "month)"),
     "request_date": ("date", None, "interconnection request; may precede start_date; default start_date (a new "
                                    "request at month 0)"),
-    "existing_service_mw": ("mw", 0.0, "utility service already at the site (brownfield industrial); default 0"),
+    "existing_service_mw": ("mw", 0.0, "utility service already at the site (a substation or feeder; it says nothing "
+                                       "about a building, see facility_type); default 0"),
     "upgrade_class": ("text", "substation", "network upgrade for the full target (none, minor, substation, "
                                             "transmission); default substation (schema default)"),
     "firm_headroom_mw": ("mw", 0.0, "firm capacity at the connection point without upgrades; default 0"),
@@ -179,10 +187,17 @@ SITE_INPUTS = {
     "storage_option_mwh": ("mwh", 0.0, "battery energy; default 0"),
     "land_status": ("text", "identified", "owned, optioned, identified, none; default identified"),
     "permitting_status": ("text", "not_started", "approved, in_progress, not_started; default not_started"),
+    "facility_type": ("text", "hyperscale", "building the site branch delivers (FACILITY_TYPES): hyperscale "
+                                            "(purpose-built multi-storey data hall), modular (prefabricated or "
+                                            "containerised halls), light_industrial (steel-frame warehouse-style "
+                                            "halls, e.g. crypto-mining or immersion halls), existing_building "
+                                            "(conversion of an existing building: brownfield_fitout instead of "
+                                            "site_construction); default hyperscale"),
 }
 ALLOWED = {"upgrade_class": ("none", "minor", "substation", "transmission"),
            "land_status": ("owned", "optioned", "identified", "none"),
-           "permitting_status": ("approved", "in_progress", "not_started")}
+           "permitting_status": ("approved", "in_progress", "not_started"),
+           "facility_type": FACILITY_TYPES}
 MONTH_DAYS = 30.4375
 
 
@@ -458,7 +473,7 @@ def prepare(sites, paths: Sequence[str] | str = PATHS, *, stages: pd.DataFrame |
                                     f"{', '.join(BRIDGE_TECHNOLOGIES)}", column="bridge_technology", site=s))
     table = read_stage_table() if stages is None else stages.copy()
     table["stage"] = table["stage"].astype(str).replace(STAGE_ALIASES)
-    for c in ("size_class", "covers", "region"):
+    for c in ("size_class", "covers", "region", "facility_type"):
         if c not in table.columns:
             table[c] = ""
         table[c] = table[c].fillna("").astype(str).str.strip()
@@ -524,10 +539,12 @@ def prepare(sites, paths: Sequence[str] | str = PATHS, *, stages: pd.DataFrame |
         out_reg[p] = compile_(PATH_GRAPHS[p], p)
     ops = np.array(ops, np.int64)
 
-    # distributions per site and stage: region rows (ba, market, country, default; size class
-    # first), then overrides
+    # distributions per site and stage: the rows of the site's facility type (else the rows for
+    # any type), among them region rows (ba, market, country, default; size class first), then
+    # overrides
     reg_of = regions.set_index("ba")["market"].astype(str).to_dict() if len(regions) else {}
     bas = df["ba"].astype(str).to_numpy()
+    fts = df["facility_type"].astype(str).to_numpy()
     ccs = df["country"].astype(str).to_numpy() if "country" in df else np.full(n, "")
     target = pd.to_numeric(df["target_mw"], errors="coerce").to_numpy(float)
     dist_index: dict[tuple, int] = {}
@@ -554,28 +571,30 @@ def prepare(sites, paths: Sequence[str] | str = PATHS, *, stages: pd.DataFrame |
     if missing:
         raise ValidationError([Problem(f"no row for stage {s!r} in the stage table", column="stage") for s in missing],
                               what="stage table")
-    # sites share their rows by group: (BA, country, the size classes their target falls in)
+    # sites share their rows by group: (BA, country, facility type, the size classes their target falls in)
     labels = sorted({c for c in table["size_class"].unique() if c})
     fits = np.array([[_size_match(c, t) for c in labels] for t in target], bool).reshape(n, len(labels))
     group_of: dict[tuple, int] = {}
     ginv = np.empty(n, np.int64)
     first = []
     for i in range(n):
-        g = group_of.setdefault((bas[i], ccs[i], fits[i].tobytes()), len(group_of))
+        g = group_of.setdefault((bas[i], ccs[i], fts[i], fits[i].tobytes()), len(group_of))
         if g == len(first):
             first.append(i)
         ginv[i] = g
     chosen: dict[tuple, dict] = {}
+    no_row: list[tuple[str, int]] = []   # (stage, group) without a row for the group's facility type
     row_used: dict[str, np.ndarray] = {}
     for name in stage_names:
         rows = rows_by_stage[name]
-        by_region: dict[str, list[dict]] = {}
+        by_type: dict[str, dict[str, list[dict]]] = {}
         for rec in rows.to_dict("records"):
-            by_region.setdefault(rec["region"], []).append(rec)
+            by_type.setdefault(rec["facility_type"], {}).setdefault(rec["region"], []).append(rec)
         lbl = []
         for g, i in enumerate(first):
+            by_region = by_type.get(fts[i]) or by_type.get("")
             rec = None
-            for region in (bas[i], reg_of.get(bas[i], ""), ccs[i], ""):
+            for region in (bas[i], reg_of.get(bas[i], ""), ccs[i], "") if by_region else ():
                 at = by_region.get(region, ())
                 pick = [r for r in at if r["size_class"] and _size_match(r["size_class"], target[i])] or \
                     [r for r in at if not r["size_class"]]
@@ -583,9 +602,12 @@ def prepare(sites, paths: Sequence[str] | str = PATHS, *, stages: pd.DataFrame |
                     rec = dict(pick[0])
                     break
             if rec is None:
+                if not by_region:
+                    no_row.append((name, g))
                 rec = rows.iloc[0].to_dict()
             chosen[(name, g)] = rec
-            lbl.append(f"{rec.get('region') or 'default'}/{rec.get('size_class') or 'any size'}")
+            lbl.append(f"{rec.get('region') or 'default'}/{rec.get('size_class') or 'any size'}"
+                       + (f"/{rec['facility_type']}" if rec.get("facility_type") else ""))
         row_used[name] = np.array(lbl, object)[ginv]
 
     def rec_of(name, i):
@@ -706,6 +728,12 @@ def prepare(sites, paths: Sequence[str] | str = PATHS, *, stages: pd.DataFrame |
     for j, (_path, st) in enumerate(nodes):
         active[:, s_index[st.name]] |= node_scale[:, j] > 0
     dist_id[~active] = -1
+    missing_type = [Problem(f"no row of stage {name!r} for facility_type {fts[i]!r} (and no row for any facility "
+                            f"type) in the stage table; add one or use another facility_type", column="facility_type",
+                            site=str(df.index[i]))
+                    for name, g in no_row for i in np.flatnonzero((ginv == g) & active[:, s_index[name]])]
+    if missing_type:
+        raise ValidationError(missing_type, what="stage table")
     ops, out_reg, op_on = _share_ops(ops, out_reg, node_scale, node_shift, op_on)
     max_c = max(len(c) for c in comps)
     comp_reg = np.zeros((len(paths), max_c), np.int64)

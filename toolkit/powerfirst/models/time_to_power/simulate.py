@@ -8,9 +8,11 @@ series (durations add) and in parallel (the slowest branch sets the pace):
   load-service and facility studies, the transmission owner's substation; rows by region and
   size class, each saying which stages its figure already covers, which are then not added),
   the upgrades of the site's ``upgrade_class`` the figure does not cover (after its studies),
-  in parallel with the site branch (land, permits, construction or a brownfield fit-out); then
-  energisation.  The request runs on its own clock from ``request_date`` and may be withdrawn
-  (competing risk ``withdrawal``, fitted on queue data).  MW: the full ``target_mw``.
+  in parallel with the site branch (land, permits, and the construction of the site's
+  ``facility_type``: hyperscale, modular or light-industrial halls, or the fit-out of an
+  existing building); then energisation.  The request runs on its own clock from
+  ``request_date`` and may be withdrawn (competing risk ``withdrawal``, fitted on queue data).
+  MW: the full ``target_mw``.
 * ``grid_flexible`` — a non-firm, curtailable connection (``flexible_interconnection`` then
   breakers and bays); MW limited to ``firm_headroom_mw`` plus a flexible allowance (a per-BA
   flexible headroom, e.g. from :func:`powerfirst.models.headroom.flexible_headroom`, shared
@@ -304,7 +306,7 @@ def _dataset(prep: Prepared, res: dict, *, quantiles, months, start, horizon, cr
         "by_month": ("by_month", np.array(BY_MONTHS, float), {"units": "month"}),
         "input": ("input", np.array(list(SITE_INPUTS), dtype=str)),
     }
-    for c in ("name", "ba", "country", "tier", "upgrade_class", "lat", "lon"):
+    for c in ("name", "ba", "country", "tier", "upgrade_class", "facility_type", "lat", "lon"):
         if c in df.columns:
             coords[c] = ("site", df[c].to_numpy())
     coords["start_date"] = ("site", df["start_date"].to_numpy("datetime64[ns]"))
