@@ -153,3 +153,22 @@ def test_a_candidate_outside_every_layer_is_flagged_by_layer():
                  "plant layer covers the US only", "hazard layer covers US counties only",
                  "no price for the state/country", "no market (US-48 or Europe)"):
         assert part in flags, part
+
+
+def test_scenario_siting_section_runs_the_screen_on_the_demo_sites():
+    from powerfirst.scenarios import Scenario
+
+    sc = Scenario.from_dict({"name": "siting-demo", "seed": 2,
+                             "siting": {"enabled": True, "candidates": "sites", "tier": "regional", "draws": 20}})
+    tree = sc.run(only=["siting"], progress=False)
+    ds = tree["siting"].to_dataset()
+    import powerfirst as pf
+
+    demo = pf.sites_to_frame(pf.demo_sites())
+    assert ds.sizes["site"] == len(demo)
+    assert ds.attrs["tier"] == "regional" and ds.attrs["scenario_hash"] == sc.hash
+    # the demo sites carry their own BA: kept, not looked up
+    assert set(ds["ba_method"].values) == {"given"}
+    # a scenario that does not enable it reports why
+    off = Scenario.from_dict({"name": "off"}).run(only=["siting"], progress=False)
+    assert off["siting"].attrs["status"] == "skipped: siting.enabled is false"

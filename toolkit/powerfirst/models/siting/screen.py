@@ -181,40 +181,76 @@ def _profile_ids(prof: pd.DataFrame) -> np.ndarray:
     return np.array(["p" + hashlib.blake2b(s.encode(), digest_size=6).hexdigest() for s in joined])
 
 
-def _run_profile(row: dict, settings: ScreenSettings, headroom: dict) -> dict:
-    """The time-to-power engine on one profile (one site alone, so its flexible MW is its own)."""
-    from powerfirst.models.time_to_power import DEFAULT_FLEXIBLE_FRACTION, time_to_power
+_NUMERIC_INPUTS = ("target_mw", "existing_service_mw", "colocated_plant_mw", "firm_headroom_mw", "bridge_mw",
+                   "gas_option_mw", "solar_option_mw", "storage_option_mwh")
 
-    site = {k: (v if v != "" else None) for k, v in row.items() if k != "profile"}
-    for k in ("target_mw", "existing_service_mw", "colocated_plant_mw", "firm_headroom_mw", "bridge_mw",
-              "gas_option_mw", "solar_option_mw", "storage_option_mwh"):
-        if site.get(k) is not None:
-            site[k] = float(site[k])
-    site["site_id"] = row["profile"]
-    df = pd.DataFrame([site]).dropna(axis=1, how="all")
-    need = max(float(site["target_mw"]) - float(site.get("firm_headroom_mw") or 0.0), 0.0)
-    ba = str(site.get("ba") or "")
-    flex = {ba: min(need, headroom[ba]) if ba in headroom else DEFAULT_FLEXIBLE_FRACTION * need}
-    ds = time_to_power(df, list(settings.paths), draws=settings.ttp_draws, seed=settings.seed, start=settings.start,
-                       horizon=settings.horizon, tornado=False, flexible_mw=flex)
-    fp = ds["first_power"].isel(site=0)
-    q = {float(v): i for i, v in enumerate(ds["quantile"].values)}
-    out = {"profile": row["profile"],
-           "p10": fp.isel(quantile=q[0.1]).values.astype(float), "p50": fp.isel(quantile=q[0.5]).values.astype(float),
-           "p90": fp.isel(quantile=q[0.9]).values.astype(float),
-           "mw_months": ds["mw_months"].isel(site=0).values.astype(float),
-           "prob_never": ds["prob_never"].isel(site=0).values.astype(float),
-           "available": ds["available"].isel(site=0).values.astype(bool),
-           "reason": ds["unavailable_reason"].isel(site=0).values.astype(str)}
-    return out
+
+def _need_mw(row: dict) -> float:
+    return max(float(row["target_mw"]) - float(row.get("firm_headroom_mw") or 0.0), 0.0)
 
 
 def _run_profiles(rows: list[dict], settings: ScreenSettings, headroom: dict) -> list[dict]:
-    return [_run_profile(r, settings, headroom) for r in rows]
+    """The time-to-power engine on a batch of profiles, each as if it were the only new load of its BA.
+
+    The engine shares a BA's flexible headroom among its sites pro rata to their unmet MW; a batch is
+    built (:func:`_batches`) so that the unmet MW of its profiles in a BA never exceeds the BA's
+    headroom, so each profile gets ``min(unmet, headroom)`` — what it would get alone. BAs without a
+    headroom figure get the engine's default share of the unmet MW, which does not depend on others.
+    A profile's draws depend only on the seed and its own id, so the batch does not change them."""
+    from powerfirst.models.time_to_power import DEFAULT_FLEXIBLE_FRACTION, time_to_power
+
+    sites = []
+    for row in rows:
+        site = {k: (v if v != "" else None) for k, v in row.items() if k != "profile"}
+        for k in _NUMERIC_INPUTS:
+            if site.get(k) is not None:
+                site[k] = float(site[k])
+        site["site_id"] = row["profile"]
+        sites.append(site)
+    df = pd.DataFrame(sites).dropna(axis=1, how="all")
+    flex: dict[str, float] = {}
+    for row in rows:
+        ba = str(row.get("ba") or "")
+        share = headroom[ba] if ba in headroom else DEFAULT_FLEXIBLE_FRACTION * _need_mw(row)
+        flex[ba] = share if ba in headroom else flex.get(ba, 0.0) + share
+    ds = time_to_power(df, list(settings.paths), draws=settings.ttp_draws, seed=settings.seed, start=settings.start,
+                       horizon=settings.horizon, tornado=False, flexible_mw=flex)
+    q = {float(v): i for i, v in enumerate(ds["quantile"].values)}
+    fp = ds["first_power"].values
+    out = []
+    for i, row in enumerate(rows):
+        out.append({"profile": row["profile"],
+                    "p10": fp[i, :, q[0.1]].astype(float), "p50": fp[i, :, q[0.5]].astype(float),
+                    "p90": fp[i, :, q[0.9]].astype(float),
+                    "mw_months": ds["mw_months"].values[i].astype(float),
+                    "prob_never": ds["prob_never"].values[i].astype(float),
+                    "available": ds["available"].values[i].astype(bool),
+                    "reason": ds["unavailable_reason"].values[i].astype(str)})
+    return out
+
+
+def _batches(rows: list[dict], headroom: dict, size: int) -> list[list[dict]]:
+    """Batches of at most ``size`` profiles in which the unmet MW of each BA stays within its headroom."""
+    out: list[list[dict]] = []
+    load: list[dict[str, float]] = []
+    for row in rows:
+        ba, need = str(row.get("ba") or ""), _need_mw(row)
+        for b, batch in enumerate(out):
+            if len(batch) >= size:
+                continue
+            if ba in headroom and load[b].get(ba, 0.0) + need > headroom[ba] and load[b].get(ba, 0.0) > 0:
+                continue
+            batch.append(row)
+            load[b][ba] = load[b].get(ba, 0.0) + need
+            break
+        else:
+            out.append([row])
+            load.append({ba: need})
+    return out
 
 
 def ttp_profiles(cands: pd.DataFrame, settings: ScreenSettings, card: Scorecard, headroom: dict,
-                 client=None, group: int = 16) -> tuple[np.ndarray, pd.DataFrame]:
+                 client=None, group: int = 64) -> tuple[np.ndarray, pd.DataFrame]:
     """Profile id of every candidate, and the engine's results per unique profile.
 
     Returns ``(profile_of_candidate, table)`` where the table is indexed by profile with arrays
@@ -224,8 +260,7 @@ def ttp_profiles(cands: pd.DataFrame, settings: ScreenSettings, card: Scorecard,
     ids = _profile_ids(prof)
     prof["profile"] = ids
     uniq = prof.drop_duplicates("profile").sort_values("profile")
-    rows = uniq.to_dict("records")
-    parts = [rows[a:a + group] for a in range(0, len(rows), group)]
+    parts = _batches(uniq.to_dict("records"), headroom, group)
     if client is not None:
         futs = client.map(_run_profiles, parts, settings=settings, headroom=headroom, pure=True)
         results = [r for part in client.gather(futs) for r in part]
