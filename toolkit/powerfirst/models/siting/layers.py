@@ -42,12 +42,15 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-__all__ = ["LAYER_META", "SitingContext", "load_context", "compute_layers", "EUROPE"]
+__all__ = ["LAYER_META", "LAYER_VINTAGE", "VOLTAGE_CLASSES_KV", "SitingContext", "load_context", "compute_layers", "EUROPE"]
 
 #: countries screened against the European grid layer and market (EU27 + EEA + GB, CH and the Balkans
 #: covered by the ENTSO-E map extract)
 EUROPE = frozenset("AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE "
                    "NO IS LI CH GB AL BA ME MK RS XK".split())
+
+#: voltage classes of the distance layers [kV] (sub-transmission, the 230 kV backbone, EHV)
+VOLTAGE_CLASSES_KV = (115, 230, 345)
 
 #: the energy cube's name of a tier (its PUE designs: core = the central training campus)
 _CUBE_TIER = {"training": "core"}
@@ -79,6 +82,13 @@ LAYER_META = {
                          "EIA-930 2022 fuel mix (8 US BAs, proxies for others); Ember/EEA 2023 by country (data/facts)"),
     "carbon_free_share": ("1", "annual mean carbon-free share of grid energy", "as carbon_intensity"),
     "price": ("USD MWh-1", "large-customer electricity price", "data/siting/electricity_prices.csv"),
+    "population_within_10ms": ("persons", "population within 10 ms round trip (the edge cap)",
+                               "as population_within_cap"),
+    "population_within_30ms": ("persons", "population within 30 ms round trip (the regional cap)",
+                               "as population_within_cap"),
+    "hv_distance_115kv_km": ("km", "distance to the nearest line or substation of at least 115 kV", "as hv_distance_km"),
+    "hv_distance_230kv_km": ("km", "distance to the nearest line or substation of at least 230 kV", "as hv_distance_km"),
+    "hv_distance_345kv_km": ("km", "distance to the nearest line or substation of at least 345 kV", "as hv_distance_km"),
     "population_within_cap": ("persons", "population within the tier's round-trip cap",
                               "US Census 2020 county centres of population; GeoNames cities >= 15,000 (CC BY 4.0)"),
     "rtt_weighted_ms": ("ms", "population-weighted mean round trip to the demand of the candidate's market",
@@ -89,6 +99,31 @@ LAYER_META = {
     "social_severity": ("1", "severity of moratoria, restrictions and opposition in force (0..1)",
                         "data/siting/social_licence.csv"),
 }
+
+
+#: vintage of the data behind each layer family (the year or period the figures describe)
+LAYER_VINTAGE = {
+    "hv_distance": "US: OpenStreetMap as of late 2016 (published Jan 2017); Europe: ENTSO-E map extract March 2022",
+    "plant": "EIA-860M December 2025",
+    "headroom": "EIA-930 hourly load 2016-2024 (Norris et al. 2025)",
+    "solar_cf": "typical meteorological years (TMY3 1973-2005, TMYx 2007-2021, PVGIS 2005-2020)",
+    "wind_cf": "as solar_cf", "pue_annual": "as solar_cf", "cooling_degree_hours": "as solar_cf",
+    "p99_temp_c": "as solar_cf", "station_distance": "as solar_cf",
+    "carbon": "EIA-930 fuel mix 2022 (US BAs); 2023 (European countries)",
+    "price": "US: 2023 (EIA Electric Power Annual); Europe: 2024-S2 (Eurostat nrg_pc_205)",
+    "population": "US Census 2020; GeoNames (2024 package)",
+    "rtt": "Azure inter-region P50 round trips, June 2025 (the latency fit)",
+    "water_stress": "WRI Aqueduct 4.0 baseline (2023)",
+    "hazard": "FEMA National Risk Index, pre-2023 release (2010 Census population)",
+    "social": "data/siting/social_licence.csv rows in force on the screening date",
+}
+
+
+def _vintage(layer: str) -> str:
+    for key, v in LAYER_VINTAGE.items():
+        if layer.startswith(key) or key in layer:
+            return v
+    return ""
 
 
 def _headroom_table() -> pd.DataFrame:
@@ -274,9 +309,9 @@ def _pop_kernel():
     import numba
 
     @numba.njit(cache=True, nogil=True)
-    def kernel(lat, lon, market, plat, plon, pop, pmarket, cap_km, radius):
+    def kernel(lat, lon, market, plat, plon, pop, pmarket, caps_km, radius):
         n, m = lat.shape[0], plat.shape[0]
-        within = np.zeros(n)
+        within = np.zeros((n, caps_km.shape[0]))
         wdist = np.full(n, np.nan)
         tot = np.zeros(3)
         for j in range(m):
@@ -286,17 +321,19 @@ def _pop_kernel():
         for i in range(n):
             la, lo = np.radians(lat[i]), np.radians(lon[i])
             ca = np.cos(la)
-            acc, accw = 0.0, 0.0
+            acc = np.zeros(caps_km.shape[0])
+            accw = 0.0
             for j in range(m):
                 s1 = np.sin((rl[j] - la) * 0.5)
                 s2 = np.sin((rlo[j] - lo) * 0.5)
                 h = s1 * s1 + ca * cl[j] * s2 * s2
                 d = 2.0 * radius * np.arcsin(np.sqrt(min(h, 1.0)))
-                if d <= cap_km:
-                    acc += pop[j]
+                for c in range(caps_km.shape[0]):
+                    if d <= caps_km[c]:
+                        acc[c] += pop[j]
                 if market[i] > 0 and pmarket[j] == market[i]:
                     accw += pop[j] * d
-            within[i] = acc
+            within[i, :] = acc
             if market[i] > 0 and tot[market[i]] > 0:
                 wdist[i] = accw / tot[market[i]]
         return within, wdist
@@ -304,10 +341,10 @@ def _pop_kernel():
     return kernel
 
 
-def _population_layers(ctx: SitingContext, lat, lon, market, cap_ms: float):
-    """People within the round-trip cap [persons] and the population-weighted round trip to the
-    candidate's market [ms], with :func:`powerfirst.geo.round_trip_ms` (linear in distance, so the
-    weighted mean round trip is the round trip of the weighted mean distance)."""
+def _population_layers(ctx: SitingContext, lat, lon, market, caps_ms):
+    """People within each round-trip cap [persons] (n, caps) and the population-weighted round trip to
+    the candidate's market [ms], with :func:`powerfirst.geo.round_trip_ms` (linear in distance, so the
+    weighted mean round trip is the round trip of the weighted mean distance). An infinite cap gives NaN."""
     from powerfirst.geo import (
         EARTH_MEAN_RADIUS_KM,
         FIBRE_US_PER_KM,
@@ -316,14 +353,14 @@ def _population_layers(ctx: SitingContext, lat, lon, market, cap_ms: float):
     )
 
     per_km = 2.0 * ROUTE_INFLATION * FIBRE_US_PER_KM / 1000.0  # ms of round trip per km of great circle
-    cap_km = (cap_ms - PATH_OVERHEAD_MS) / per_km if np.isfinite(cap_ms) else -1.0
+    caps_ms = np.asarray(caps_ms, float)
+    caps_km = np.where(np.isfinite(caps_ms), (caps_ms - PATH_OVERHEAD_MS) / per_km, -1.0)
     codes = {"": 0, "US": 1, "EU": 2}
     mk = np.array([codes[m] for m in market], np.int64)
     pmk = np.array([codes[m] for m in ctx.pop_market], np.int64)
     within, wdist = _pop_kernel()(np.ascontiguousarray(lat, float), np.ascontiguousarray(lon, float), mk,
-                                  ctx.pop_lat, ctx.pop_lon, ctx.pop, pmk, float(cap_km), EARTH_MEAN_RADIUS_KM)
-    if not np.isfinite(cap_ms):
-        within = np.full(len(lat), np.nan)
+                                  ctx.pop_lat, ctx.pop_lon, ctx.pop, pmk, caps_km, EARTH_MEAN_RADIUS_KM)
+    within[:, ~np.isfinite(caps_ms)] = np.nan
     return within, wdist * per_km + PATH_OVERHEAD_MS
 
 
@@ -355,6 +392,10 @@ def compute_layers(cands: pd.DataFrame, ctx: SitingContext, tier_spec: dict, tie
     d_kv, i_kv = _nearest(ctx, f"grid>={kv_min}", ctx.grid_lat[ok_kv], ctx.grid_lon[ok_kv], lat, lon)
     d_any, _ = _nearest(ctx, "grid_any", ctx.grid_lat, ctx.grid_lon, lat, lon)
     out["grid_covered"] = covered
+    for cls in VOLTAGE_CLASSES_KV:
+        ok = np.nan_to_num(ctx.grid_kv, nan=-1) >= cls
+        d_c, _ = _nearest(ctx, f"grid>={cls}", ctx.grid_lat[ok], ctx.grid_lon[ok], lat, lon)
+        out[f"hv_distance_{cls}kv_km"] = np.where(covered, d_c, np.nan)
     out["hv_distance_km"] = np.where(covered, d_kv, np.nan)
     out["hv_distance_any_km"] = np.where(covered, d_any, np.nan)
     kv = ctx.grid_kv[ok_kv]
@@ -396,8 +437,13 @@ def compute_layers(cands: pd.DataFrame, ctx: SitingContext, tier_spec: dict, tie
     out["price"] = price_at(country, cands["state"].astype(str).to_numpy())
     # latency
     market = np.where(is_us, "US", np.where(np.isin(country, list(EUROPE)), "EU", ""))
-    within, weighted = _population_layers(ctx, lat, lon, market, float(tier_spec["rtt_cap_ms"]))
-    out["population_within_cap"] = within
+    from powerfirst.geo import TIER_RTT_CAP_MS
+
+    caps = [float(tier_spec["rtt_cap_ms"]), TIER_RTT_CAP_MS["edge"], TIER_RTT_CAP_MS["regional"]]
+    within, weighted = _population_layers(ctx, lat, lon, market, caps)
+    out["population_within_cap"] = within[:, 0]
+    out["population_within_10ms"] = within[:, 1]
+    out["population_within_30ms"] = within[:, 2]
     out.attrs["rtt_cap_ms"] = float(tier_spec["rtt_cap_ms"])
     out["rtt_weighted_ms"] = weighted
     # water and hazard

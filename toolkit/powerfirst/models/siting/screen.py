@@ -578,6 +578,12 @@ def screen(candidates: pd.DataFrame, *, settings: ScreenSettings | None = None, 
     return _assemble(cands, parts, settings, card, prof_ids, LAYER_META, wr)
 
 
+def _vintage(col: str) -> str:
+    from .layers import _vintage as v
+
+    return v(col)
+
+
 def _cat(parts, key):
     return np.concatenate([p[key] for p in parts])
 
@@ -616,6 +622,9 @@ def _assemble(cands, parts, settings, card, prof_ids, LAYER_META, wr) -> xr.Data
             ds[c] = ("site", cands[c].astype(str).to_numpy())
     ds["ba_confidence"] = ("site", cands["ba_confidence"].to_numpy(float), {"units": "1", "long_name": "confidence of the BA from location"})
     ds["on_land"] = ("site", cands["on_land"].to_numpy(bool))
+    from powerfirst.io.geodata import EU27
+
+    ds["bloc"] = ("site", np.where(np.isin(cands["country"].astype(str), list(EU27)), "EU", ""))
     ds["score"] = ("site", score, {"units": "1", "long_name": f"siting score, {settings.tier} tier (NaN when excluded)"})
     for i, p in enumerate(PILLARS):
         ds[f"score_{p}"] = ("site", pillars[:, i], {"units": "1", "long_name": f"pillar score: {p.replace('_', ' ')}"})
@@ -636,7 +645,8 @@ def _assemble(cands, parts, settings, card, prof_ids, LAYER_META, wr) -> xr.Data
             ds[col] = ("site", layers[col].to_numpy(bool))
         else:
             units, long, source = LAYER_META.get(col, ("1", col, ""))
-            ds[col] = ("site", layers[col].to_numpy(float), {"units": units, "long_name": long, "source": source})
+            ds[col] = ("site", layers[col].to_numpy(float), {"units": units, "long_name": long, "source": source,
+                                                           "vintage": _vintage(col)})
     ds["ttp_p10"] = (("site", "path"), ttp_p["p10"], {"units": "month", "long_name": "P10 months from start to first power"})
     ds["ttp_p50"] = (("site", "path"), ttp_p["p50"], {"units": "month", "long_name": "P50 months from start to first power"})
     ds["ttp_p90"] = (("site", "path"), ttp_p["p90"], {"units": "month", "long_name": "P90 months from start to first power"})
