@@ -310,32 +310,38 @@ def _pop_kernel():
 
     @numba.njit(cache=True, nogil=True)
     def kernel(lat, lon, market, plat, plon, pop, pmarket, caps_km, radius):
-        n, m = lat.shape[0], plat.shape[0]
-        within = np.zeros((n, caps_km.shape[0]))
+        n, m, k = lat.shape[0], plat.shape[0], caps_km.shape[0]
+        within = np.zeros((n, k))
         wdist = np.full(n, np.nan)
         tot = np.zeros(3)
         for j in range(m):
             tot[pmarket[j]] += pop[j]
+        # compare the haversine term h = sin^2(d / 2R) with each cap's, so arcsin runs only where a
+        # distance is needed (the weighted mean over the candidate's market)
+        hcap = np.empty(k)
+        for c in range(k):
+            hcap[c] = np.sin(min(caps_km[c], np.pi * radius) / (2.0 * radius)) ** 2 if caps_km[c] >= 0 else -1.0
         rl, cl = np.radians(plat), np.cos(np.radians(plat))
         rlo = np.radians(plon)
+        acc = np.zeros(k)
         for i in range(n):
             la, lo = np.radians(lat[i]), np.radians(lon[i])
             ca = np.cos(la)
-            acc = np.zeros(caps_km.shape[0])
+            acc[:] = 0.0
             accw = 0.0
+            mi = market[i]
             for j in range(m):
                 s1 = np.sin((rl[j] - la) * 0.5)
                 s2 = np.sin((rlo[j] - lo) * 0.5)
-                h = s1 * s1 + ca * cl[j] * s2 * s2
-                d = 2.0 * radius * np.arcsin(np.sqrt(min(h, 1.0)))
-                for c in range(caps_km.shape[0]):
-                    if d <= caps_km[c]:
+                h = min(s1 * s1 + ca * cl[j] * s2 * s2, 1.0)
+                for c in range(k):
+                    if h <= hcap[c]:
                         acc[c] += pop[j]
-                if market[i] > 0 and pmarket[j] == market[i]:
-                    accw += pop[j] * d
+                if mi > 0 and pmarket[j] == mi:
+                    accw += pop[j] * 2.0 * radius * np.arcsin(np.sqrt(h))
             within[i, :] = acc
-            if market[i] > 0 and tot[market[i]] > 0:
-                wdist[i] = accw / tot[market[i]]
+            if mi > 0 and tot[mi] > 0:
+                wdist[i] = accw / tot[mi]
         return within, wdist
 
     return kernel

@@ -177,8 +177,13 @@ def _profile_frame(cands: pd.DataFrame, settings: ScreenSettings, card: Scorecar
 
 
 def _profile_ids(prof: pd.DataFrame) -> np.ndarray:
-    joined = prof.apply(lambda r: "|".join(r.to_numpy()), axis=1) if len(prof) else pd.Series([], dtype=str)
-    return np.array(["p" + hashlib.blake2b(s.encode(), digest_size=6).hexdigest() for s in joined])
+    if not len(prof):
+        return np.array([], dtype=object)
+    cols = [prof[c].astype(str) for c in prof.columns]
+    joined = cols[0].str.cat(cols[1:], sep="|")
+    uniq, inv = np.unique(joined.to_numpy(dtype=str), return_inverse=True)
+    ids = np.array(["p" + hashlib.blake2b(s.encode(), digest_size=6).hexdigest() for s in uniq], dtype=object)
+    return ids[inv.ravel()]
 
 
 _NUMERIC_INPUTS = ("target_mw", "existing_service_mw", "colocated_plant_mw", "firm_headroom_mw", "bridge_mw",
@@ -392,7 +397,7 @@ def _exclusions(cands: pd.DataFrame, layers: pd.DataFrame, card: Scorecard, tier
     if ex.get("moratorium", True):
         soc = layers["social_exclude"].to_numpy(bool)
         for i in np.flatnonzero(soc):
-            reasons[i].append(f"moratorium in force: {layers['social_reason'].iloc[i]}")
+            reasons[i].append(f"moratorium in force: {layers['social_reason'].to_numpy()[i]}")
     cap = (ex.get("max_water_stress_cat") or {}).get(tier)
     if cap is not None:
         ws = layers["water_stress_cat"].to_numpy(float)
@@ -438,11 +443,14 @@ def _block(cands: pd.DataFrame, prof_ids: np.ndarray, ttp_tab: pd.DataFrame, ctx
     score = total_score(nominal, w)
     excluded, reason = _exclusions(cands, layers, card, tier)
     flags = _flags(cands, layers, present, card)
+    method = cands["ba_method"].astype(str).to_numpy()
+    conf = cands["ba_confidence"].to_numpy(float)
+    blank = {c: np.array([not str(v or "") or str(v) == "nan" for v in inputs[c]]) for c in ("land_status", "permitting_status")}
     defaults = []
     for i in range(len(cands)):
-        d = [c for c in ("land_status", "permitting_status") if not str(inputs[c][i] or "") or str(inputs[c][i]) == "nan"]
-        if cands["ba_method"].iloc[i] not in ("given",):
-            d.append(f"ba from {cands['ba_method'].iloc[i]} ({cands['ba_confidence'].iloc[i]:.2f})")
+        d = [c for c in ("land_status", "permitting_status") if blank[c][i]]
+        if method[i] != "given":
+            d.append(f"ba from {method[i]} ({conf[i]:.2f})")
         defaults.append(", ".join(d))
     defaults = np.array(defaults, dtype=object)
     # Monte Carlo
@@ -584,6 +592,14 @@ def _vintage(col: str) -> str:
     return v(col)
 
 
+def _row_quantile(x: np.ndarray, q: float, valid: np.ndarray) -> np.ndarray:
+    """Quantile over the draws of the candidates not excluded (their draws are all finite); NaN else."""
+    out = np.full(x.shape[0], np.nan)
+    if valid.any():
+        out[valid] = np.quantile(np.asarray(x[valid], float), q, axis=1)
+    return out
+
+
 def _cat(parts, key):
     return np.concatenate([p[key] for p in parts])
 
@@ -632,12 +648,10 @@ def _assemble(cands, parts, settings, card, prof_ids, LAYER_META, wr) -> xr.Data
     ds["weight"] = ("pillar", card.tier_weights(settings.tier), {"units": "1", "long_name": f"weights of the {settings.tier} tier"})
     ds["rank"] = ("site", rank, {"units": "1", "long_name": "rank by score (1 = best)"})
     ds["p_top_k"] = ("site", p_top, {"units": "1", "long_name": f"P(in the top {k}) over the Monte Carlo draws"})
-    ds["score_p10"] = ("site", np.nanquantile(np.where(np.isfinite(draws), draws, np.nan), 0.1, axis=1) if valid.any() else score,
-                       {"units": "1", "long_name": "P10 of the score over the draws"})
-    ds["score_p90"] = ("site", np.nanquantile(np.where(np.isfinite(draws), draws, np.nan), 0.9, axis=1) if valid.any() else score,
-                       {"units": "1", "long_name": "P90 of the score over the draws"})
-    ds["rank_p10"] = ("site", np.nanquantile(rank_draws, 0.1, axis=1) if valid.any() else rank, {"units": "1", "long_name": "P10 of the rank over the draws"})
-    ds["rank_p90"] = ("site", np.nanquantile(rank_draws, 0.9, axis=1) if valid.any() else rank, {"units": "1", "long_name": "P90 of the rank over the draws"})
+    ds["score_p10"] = ("site", _row_quantile(draws, 0.1, valid), {"units": "1", "long_name": "P10 of the score over the draws"})
+    ds["score_p90"] = ("site", _row_quantile(draws, 0.9, valid), {"units": "1", "long_name": "P90 of the score over the draws"})
+    ds["rank_p10"] = ("site", _row_quantile(rank_draws, 0.1, valid), {"units": "1", "long_name": "P10 of the rank over the draws"})
+    ds["rank_p90"] = ("site", _row_quantile(rank_draws, 0.9, valid), {"units": "1", "long_name": "P90 of the rank over the draws"})
     for col in layers.columns:
         if col in ("social_reason", "station"):
             ds[col] = ("site", layers[col].astype(str).to_numpy())
