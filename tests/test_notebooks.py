@@ -11,11 +11,13 @@ NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9]*.ipynb"))
 MUST_SHOW = {
     "30_time_to_power": ("fitted P50 [month]", "2010-2014", "TC1"),
     "40_flexibility": ("LP optimum [MUSD]", "gap [%]", "EIA-930 load, pro rata", "peak_reduction_mw"),
+    "50_siting": ("P50 to first power [month]", "top-20 Spearman under +-25 % weights",
+                  "overlap with nominal top 10 [sites]", "accelerator-hours per MWh [h MWh-1]"),
 }
 # notebooks whose last cell shows an app inline
 SHOWS_APP = ("30_time_to_power", "40_flexibility")
 # 00 runs without ../shared/data (it skips its real-data example); the others need it
-NEEDS_SHARED = ("10_demand_growth", "20_grid_headroom", "30_time_to_power", "40_flexibility")
+NEEDS_SHARED = ("10_demand_growth", "20_grid_headroom", "30_time_to_power", "40_flexibility", "50_siting")
 
 
 def test_every_notebook_is_listed():
