@@ -9,7 +9,7 @@ table the energy cube uses for the grid's carbon-free share,
 
 Source: ``../shared/data/carbon/eia930_2022_by_ba/<BA>_NG_&_avgCI.csv`` (see its SOURCE.md):
 hourly net generation by fuel (EIA-930 codes WND, SUN, WAT, OIL, NG, COL, NUC, OTH; no UNK
-column) of 2022 for 9 BAs, ``timestamp`` UTC hour-beginning, 8,760 rows.  Its ``avg_CI`` column
+column) of 2022 for 9 files, ``timestamp`` UTC hour-beginning, 8,760 rows.  Its ``avg_CI`` column
 is not used.
 
 Derivation (:func:`powerfirst.cubes.fuel_mix.fuel_mix_carbon` for each hour, factors of
@@ -18,13 +18,19 @@ positive generation; intensity = sum of factor x generation over the same sum.  
 generation counts as 0 (there is none in these files).  Hours with an empty value are skipped
 (PJM 23, CISO 3, MISO 3).  Per BA, month and UTC hour of the day: ``cfe_share`` and the
 intensities are ratios of sums over the hours of the bin (generation-weighted), ``generation_mw``
-the mean total generation of the bin, ``n_hours`` the hours that went in.  WAAT is skipped: the
-source notes it is a near-copy of BPAT.
+the mean total generation of the bin, ``n_hours`` the hours that went in.
+
+All 9 files are derived, WAAT included.  WAAT is not an EIA-930 balancing-authority code: it is the
+file the source repository uses for its Washington location, and its data are BPAT's (8,081 of the
+8,760 rows equal BPAT's; in 656 more, a fuel that BPAT reports is 0 in WAAT: SUN in 568 hours, OTH
+in 88; only the last 23 hours of the year differ otherwise).  Its rows keep the label ``WAAT``.
 
 Usage (from the repository root)::
 
     python data/derive_carbon_fuel_mix.py
-    python data/derive_carbon_fuel_mix.py --src ../shared/data/carbon/eia930_2022_by_ba --out data/derived
+    python data/derive_carbon_fuel_mix.py --src <folder of the *_NG_&_avgCI.csv files> --out data/derived
+
+The default ``--src`` is ``carbon/eia930_2022_by_ba`` under ``powerfirst.paths.shared_data_dir()``.
 """
 
 from __future__ import annotations
@@ -37,9 +43,8 @@ import numpy as np
 import pandas as pd
 
 HERE = Path(__file__).resolve().parent
-DEFAULT_SRC = HERE.parent.parent / "shared" / "data" / "carbon" / "eia930_2022_by_ba"
 DEFAULT_OUT = HERE / "derived"
-SKIP = {"WAAT": "near-copy of BPAT (SOURCE.md: ~92 % of rows identical)"}
+SOURCE_SUBDIR = ("carbon", "eia930_2022_by_ba")
 YEAR = 2022
 FUELS = ("WND", "SUN", "WAT", "OIL", "NG", "COL", "NUC", "OTH", "UNK")
 
@@ -89,13 +94,26 @@ def derive_one(path: Path, factors) -> pd.DataFrame:
     return out.reset_index()
 
 
+def default_src() -> Path:
+    """The source folder under the shared data folder (``powerfirst.paths.shared_data_dir()``)."""
+    from powerfirst.paths import shared_data_dir
+
+    root = shared_data_dir()
+    if root is None:
+        raise SystemExit("shared data folder not found: set POWERFIRST_SHARED_DATA or pass --src")
+    return root.joinpath(*SOURCE_SUBDIR)
+
+
 def main(argv=None) -> int:
     from powerfirst.cubes.fuel_mix import BASES, emission_factors
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--src", type=Path, default=DEFAULT_SRC, help="folder of <BA>_NG_&_avgCI.csv files")
+    ap.add_argument("--src", type=Path, default=None,
+                    help="folder of <BA>_NG_&_avgCI.csv files (default: carbon/eia930_2022_by_ba of the shared data)")
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder")
     args = ap.parse_args(argv)
+    if args.src is None:
+        args.src = default_src()
     files = sorted(args.src.glob("*_NG_&_avgCI.csv"))
     if not files:
         raise SystemExit(f"no *_NG_&_avgCI.csv files in {args.src}")
@@ -103,9 +121,6 @@ def main(argv=None) -> int:
     parts = []
     for f in files:
         ba = f.name.split("_NG_")[0]
-        if ba in SKIP:
-            print(f"skip {ba}: {SKIP[ba]}", file=sys.stderr)
-            continue
         one = derive_one(f, factors)
         one.insert(0, "ba", ba)
         parts.append(one)
