@@ -377,7 +377,7 @@ def within_cap(rtt_ms, tier: str):
 
     Returns
     -------
-    numpy.ndarray, numpy.bool_ or xarray.DataArray
+    numpy.ndarray of bool, bool or xarray.DataArray
         True where ``rtt_ms <= TIER_RTT_CAP_MS[tier]``.
 
     Raises

@@ -19,21 +19,17 @@ a changed file is read again; callers get a copy they may modify.
 
 Datasets, sources and licences
 ------------------------------
-=====================  ====================================================  ==========================
-function               source                                                licence
-=====================  ====================================================  ==========================
-read_boundaries        Natural Earth 4.1.0 Admin-0 1:50m (world-atlas 2.0.2); public domain (Natural
-                       US Census Bureau cartographic boundaries 2017           Earth, US Census)
-                       (us-atlas 3.0.1); ISO codes from GeoNames countryInfo   CC BY 4.0 (GeoNames)
-read_power_plants      US EIA Form EIA-860M, December 2025, plants >= 50 MW  US public domain
-read_datacenters       OpenStreetMap (telecom/building=data_center), US      ODbL 1.0
-read_population_points US Census Bureau 2020 county centres of population;   US public domain;
-                       GeoNames cities15000                                  CC BY 4.0 (GeoNames)
-read_water_stress      WRI Aqueduct 4.0 country rankings, baseline           CC BY 4.0
-read_hazards           FEMA National Risk Index, county composite            US public domain
-read_hv_grid "US"      OpenStreetMap via GridKit/SciGRID (ComplexNetTSP 2017) ODbL 1.0
-read_hv_grid "Europe"  ENTSO-E map extract processed by GridKit (PyPSA-Eur)  CC BY 4.0
-=====================  ====================================================  ==========================
+* ``read_boundaries``: Natural Earth 4.1.0 Admin-0 1:50m (world-atlas 2.0.2) and US Census Bureau
+  cartographic boundaries 2017 (us-atlas 3.0.1), public domain; ISO codes from GeoNames countryInfo,
+  CC BY 4.0.
+* ``read_power_plants``: US EIA Form EIA-860M, December 2025, plants >= 50 MW; US public domain.
+* ``read_datacenters``: OpenStreetMap (telecom/building=data_center), US; ODbL 1.0.
+* ``read_population_points``: US Census Bureau 2020 county centres of population (public domain);
+  GeoNames cities15000 (CC BY 4.0).
+* ``read_water_stress``: WRI Aqueduct 4.0 country rankings, baseline; CC BY 4.0.
+* ``read_hazards``: FEMA National Risk Index, county composite; US public domain.
+* ``read_hv_grid("US")``: OpenStreetMap via GridKit/SciGRID (ComplexNetTSP 2017); ODbL 1.0.
+* ``read_hv_grid("Europe")``: ENTSO-E map extract processed by GridKit (PyPSA-Eur); CC BY 4.0.
 
 The OpenStreetMap layers are databases under the Open Database Licence:
 attribute "(c) OpenStreetMap contributors"; a derived database must be shared
