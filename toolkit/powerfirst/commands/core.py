@@ -94,33 +94,104 @@ def cmd_build_cube(args) -> int:
 
 def _cfg_serve(p: argparse.ArgumentParser):
     p.add_argument("--port", type=int, default=5006, help="port (default 5006; 0 picks a free one)")
-    p.add_argument("--address", default="localhost", help="address to listen on (default localhost)")
+    p.add_argument("--address", default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1: this machine only; 0.0.0.0 serves every network "
+                        "interface and warns unless --basic-auth is set)")
     p.add_argument("--allow-websocket-origin", action="append", default=None,
-                   help="extra allowed websocket origins (host[:port])")
+                   help="another origin (host[:port]) a browser may open sessions from; default: the served host only")
     p.add_argument("--show", action="store_true", help="open a browser")
     p.add_argument("--num-procs", type=int, default=1,
                    help="server processes sharing the port (fork; 0 = one per CPU; default 1)")
     p.add_argument("--threads", type=int, default=None,
                    help="threads per process that build sessions and run callbacks (default: Panel's, none)")
+    p.add_argument("--sites", default=None, help="site file (.csv, .geojson, .parquet) every workbench session starts with")
+    p.add_argument("--scenario", default=None, help="scenario YAML every workbench session starts from")
+    p.add_argument("--max-upload-mb", type=float, default=5.0,
+                   help="largest site or scenario upload [MB] (default 5)")
+    p.add_argument("--basic-auth", default=None, metavar="FILE|env:NAME",
+                   help="require a log-in: a password file (user:password or user:pbkdf2_sha256$... per line, or one "
+                        "password for any user) or env:NAME for an environment variable holding the password")
+    p.add_argument("--cookie-secret", default=None, metavar="SECRET|env:NAME",
+                   help="key that signs the log-in cookie (>= 32 characters; default $POWERFIRST_COOKIE_SECRET, else "
+                        "a new random key per start: log-ins then end with a restart)")
+    p.add_argument("--hash-password", action="store_true",
+                   help="read a password from standard input, print its hash for a --basic-auth file, and exit")
 
 
-@command("serve", "serve the dashboards (Overview, ...) at http://localhost:5006", _cfg_serve)
+def _hash_password() -> int:
+    import getpass
+    import sys
+
+    from powerfirst.apps._workbench_serve import hash_password
+
+    pw = getpass.getpass("password: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\r\n")
+    print(hash_password(pw))
+    return 0
+
+
+def _cookie_secret(given: str | None) -> str | None:
+    import os
+
+    from powerfirst.apps._workbench_serve import read_secret
+
+    if given is None and not os.environ.get("POWERFIRST_COOKIE_SECRET"):
+        return None
+    secret = read_secret(given or "env:POWERFIRST_COOKIE_SECRET", "--cookie-secret")
+    if len(secret) < 32:
+        raise ValueError(f"--cookie-secret: expected at least 32 characters, found {len(secret)} "
+                         "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))')")
+    return secret
+
+
+@command("serve", "serve the siting workbench and the dashboards at http://127.0.0.1:5006", _cfg_serve)
 def cmd_serve(args) -> int:
-    from powerfirst.apps import serve
+    import logging
+    import secrets
 
+    from powerfirst.apps import serve
+    from powerfirst.apps._workbench_serve import (
+        auth_provider,
+        landing_page,
+        read_credentials,
+        upload_message_cap,
+        websocket_origins,
+    )
+    from powerfirst.apps.workbench import configure
+
+    if getattr(args, "hash_password", False):
+        return _hash_password()
     if args.num_procs < 0:
         raise ValueError(f"--num-procs must be >= 0, found {args.num_procs}")
     if args.threads is not None and args.threads < 1:
         raise ValueError(f"--threads must be >= 1, found {args.threads}")
-    extra = {}
+    configure(sites=args.sites, scenario=args.scenario, max_upload_mb=args.max_upload_mb)
+    extra = {"index": landing_page(),
+             "websocket_max_message_size": upload_message_cap(int(args.max_upload_mb * 1e6))}
     if args.num_procs != 1:
         extra["num_procs"] = args.num_procs
     if args.threads:
         import panel as pn
 
         pn.config.nthreads = args.threads
-    serve(port=args.port, address=args.address, show=args.show, websocket_origin=args.allow_websocket_origin,
-          **extra)
+    secret = _cookie_secret(args.cookie_secret)
+    if args.basic_auth:
+        extra["auth_provider"] = auth_provider(read_credentials(args.basic_auth))
+        if secret is None:
+            secret = secrets.token_urlsafe(32)
+            _eprint("note: no --cookie-secret or $POWERFIRST_COOKIE_SECRET: log-ins last until the server restarts")
+    if secret is not None:
+        extra["cookie_secret"] = secret
+    if args.address not in ("127.0.0.1", "localhost", "::1") and not args.basic_auth:
+        _eprint(f"warning: serving on {args.address or 'every interface'} without authentication: anyone who can "
+                "reach this machine can use the workbench and upload files; set --basic-auth (see README, Deploying)")
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    pf_log = logging.getLogger("powerfirst")
+    if not pf_log.handlers:
+        pf_log.addHandler(handler)
+        pf_log.setLevel(logging.INFO)
+    origins = websocket_origins(args.address, args.port, args.allow_websocket_origin)
+    serve(port=args.port, address=args.address, show=args.show, websocket_origin=origins, **extra)
     return 0
 
 
