@@ -270,8 +270,8 @@ def scenario_from_yaml_bytes(data: bytes, name: str = "scenario.yaml", *, max_by
 
 def apply_scenario(target, source) -> None:
     """Copy every setting of scenario ``source`` into ``target`` in place (widgets bound to ``target``
-    follow)."""
-    target.param.update(name=source.name, description=source.description, seed=source.seed)
+    follow); the name, fixed when a scenario is made, is not copied."""
+    target.param.update(description=source.description, seed=source.seed)
     from powerfirst.scenarios.spec import SECTIONS
 
     for key in SECTIONS:
@@ -390,8 +390,8 @@ def run_kpis(runs: dict[str, xr.Dataset], top: int = 10) -> pd.DataFrame:
 
 def moved_ranks(runs: dict[str, xr.Dataset], top: int = 20) -> pd.DataFrame:
     """Sites in the top ``top`` of any run: their rank in each run and the change from the first run to
-    the last [ranks] (positive: moved up), largest moves first; a site a run does not rank (excluded,
-    or absent) has no rank there."""
+    the last [ranks] (positive: moved up); sites ranked in only one of the two (excluded or absent in
+    the other: no rank there) come first, then the largest moves."""
     if not 2 <= len(runs) <= 4:
         raise ValidationError([Problem(f"expected 2 to 4 runs to compare, found {len(runs)}")], what="compare")
     names = list(runs)

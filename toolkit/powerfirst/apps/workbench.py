@@ -149,6 +149,7 @@ class WorkbenchState(param.Parameterized):
     sites_public = param.Boolean(default=False, doc="sites every session may see (demo or server file)")
     problems = param.List(default=[], item_type=Problem, doc="problems of the last upload")
     result = param.ClassSelector(class_=xr.Dataset, default=None, allow_None=True, doc="the run on show")
+    label = param.String(default="workbench", doc="name of the next run, and of the saved scenario (a plain name)")
     run_name = param.String(default="", doc="name of the run on show")
     site = param.String(default="", doc="site of the drill-down")
     runs_changed = param.Event(doc="a run was added or replaced")
@@ -156,6 +157,7 @@ class WorkbenchState(param.Parameterized):
     def __init__(self, scenario: Scenario | None = None, **params):
         if scenario is None:
             scenario = Scenario.from_yaml(SERVER["scenario"]) if SERVER["scenario"] else Scenario(name="workbench")
+        params.setdefault("label", scenario.name if scenario.name != "scenario" else "workbench")
         super().__init__(scenario=scenario, **params)
         self.runs: OrderedDict[str, Run] = OrderedDict()
         self.cache = RunCache()
@@ -202,7 +204,7 @@ class WorkbenchState(param.Parameterized):
 
     # -- runs
     def check_run(self) -> None:
-        probs = [Problem(p.message, column="name") for p in check_name(self.scenario.name, what="name")]
+        probs = [Problem(p.message, column="name") for p in check_name(self.label, what="name")]
         if self.sites is None:
             probs.append(Problem("no sites: upload a site list or choose the demo sites in the Sites tab"))
         if self.problems:
@@ -213,7 +215,7 @@ class WorkbenchState(param.Parameterized):
     def snapshot(self) -> dict:
         """What a run is computed on, taken when it starts: a copy of the scenario and the sites
         (an upload during the run does not change the run)."""
-        sc = self.scenario.copy()
+        sc = self.scenario.copy(name=self.label)
         return {"scenario": sc, "sites": self.sites, "sites_hash": self.sites_hash, "sites_label": self.sites_label,
                 "public": self.sites_public, "key": (sc.hash, self.sites_hash)}
 
@@ -432,9 +434,9 @@ class Workbench(pn.viewable.Viewer):
     # ---------------------------------------------------------------- layout
     def _fill_tabs(self) -> None:
         s = self.state
-        top = pn.Param(s.scenario, parameters=["name", "description", "seed"], show_name=False,
-                       widgets={"name": {"name": "Scenario name (names the run)"},
-                                "seed": {"type": pn.widgets.IntInput, "name": "Seed"}})
+        top = pn.Column(pn.widgets.TextInput.from_param(s.param.label, name="Scenario name (names the run)"),
+                        pn.Param(s.scenario, parameters=["description", "seed"], show_name=False,
+                                 widgets={"seed": {"type": pn.widgets.IntInput, "name": "Seed"}}))
         keys = (*SCREEN_SECTIONS, *[k for k in SECTIONS if k not in SCREEN_SECTIONS])
         # a section's widgets are built when it is first opened (the siting section at once)
         sections = [(f"{k} (read by the screen)" if k in SCREEN_SECTIONS else k,
@@ -522,13 +524,15 @@ class Workbench(pn.viewable.Viewer):
             sc = scenario_from_yaml_bytes(event.new, self.yaml_input.filename or "scenario.yaml",
                                           max_bytes=min(self.state.max_upload_bytes, 1_000_000))
             apply_scenario(self.state.scenario, sc)
+            self.state.label = sc.name
             self._info(f"Scenario {sc.name} loaded from {self.yaml_input.filename}.", "ok")
         except Exception as exc:  # noqa: BLE001
             self._error(exc, "loading the scenario")
 
     def _yaml_file(self):
-        self.yaml_download.filename = f"{self.state.scenario.name if not check_name(self.state.scenario.name) else 'scenario'}.yaml"
-        return io.BytesIO(self.state.scenario.to_yaml().encode("utf-8"))
+        label = self.state.label if not check_name(self.state.label) else "scenario"
+        self.yaml_download.filename = f"{label}.yaml"
+        return io.BytesIO(self.state.scenario.copy(name=label).to_yaml().encode("utf-8"))
 
     # ---------------------------------------------------------------- sites
     def _on_upload(self, event) -> None:
@@ -764,7 +768,8 @@ class Workbench(pn.viewable.Viewer):
                 run = self.state.runs.get(name)
                 about = {"run": name, "scenario hash": run.scenario_hash if run else "",
                          "sites": run.sites_label if run else "", "tier": ds.attrs.get("tier", ""),
-                         "draws": ds.attrs.get("draws", ""), "scorecard": ds.attrs.get("scorecard", "")}
+                         "draws": ds.attrs.get("draws", ""),
+                         "scorecard": "; ".join(Path(f).name for f in str(ds.attrs.get("scorecard", "")).split("; ") if f)}
                 return io.BytesIO(excel_bytes(df, about))
             return io.BytesIO(parquet_bytes(df))
         except Exception as exc:  # noqa: BLE001
