@@ -448,10 +448,19 @@ def site_supply(candidates, years: Sequence[int], *, ttp: xr.Dataset | None = No
                   "permitting_status", "start_date", "request_date", "facility_type"):
             if c in df:
                 run[c] = df[c].replace({"": None, "nan": None})
-        flex = None
+        # each BA's flexible headroom where known; elsewhere the engine's default share of the
+        # sites' MW (as the siting screen does)
+        from powerfirst.models.time_to_power import DEFAULT_FLEXIBLE_FRACTION
+
         hr = headroom if headroom is not None else _headroom_from(df)
-        if hr:
-            flex = {k: float(v) for k, v in hr.items()}
+        flex: dict[str, float] = {}
+        tmw = pd.to_numeric(run["target_mw"], errors="coerce").fillna(100.0) if "target_mw" in run else \
+            pd.Series(100.0, index=run.index)
+        for b, mw in zip(run["ba"].fillna("").astype(str) if "ba" in run else [""] * len(run), tmw, strict=True):
+            if hr and b in hr:
+                flex[b] = float(hr[b])
+            else:
+                flex[b] = flex.get(b, 0.0) + DEFAULT_FLEXIBLE_FRACTION * float(mw)
         ttp = time_to_power(run, list(paths or SCREEN_PATHS), draws=int(ttp_draws), seed=int(seed), start=start,
                             tornado=False, flexible_mw=flex)
     ttp_sites = set(map(str, ttp["site"].values))

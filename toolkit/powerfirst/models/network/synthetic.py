@@ -32,7 +32,8 @@ def random_network(n_sites: int, n_points: int, years: Sequence[int] = (2027, 20
                    boxes: Sequence[tuple] = BOXES, module_mw: Sequence[float] = (50.0, 20.0, 5.0),
                    demand_scale: float = 1.0, site_mw: tuple[float, float] = (40.0, 400.0),
                    flexible_share: float = 0.3, n_bas: int = 4, headroom_mw: float = 300.0,
-                   unserved_cost: float = 2000.0, discount_rate: float = 0.07) -> tuple[xr.Dataset, xr.Dataset]:
+                   unserved_cost: float = 2000.0, discount_rate: float = 0.07,
+                   demand_follows_supply: bool = False) -> tuple[xr.Dataset, xr.Dataset]:
     """A random (demand, supply) pair.
 
     Parameters
@@ -53,6 +54,9 @@ def random_network(n_sites: int, n_points: int, years: Sequence[int] = (2027, 20
         Share of the sites whose last part of their MW comes from a flexible connection.
     n_bas : int
         BAs per country (each with ``headroom_mw`` of flexible headroom).
+    demand_follows_supply : bool
+        Demand of each year in proportion to the sites' power that year (floored at 10 % of the
+        last year's), instead of growing from 60 % to 100 % of the last year's.
 
     Returns
     -------
@@ -103,7 +107,10 @@ def random_network(n_sites: int, n_points: int, years: Sequence[int] = (2027, 20
     pop /= pop.sum()
     total_last = max(avail[:, -1].sum(), 1.0) * 0.5 * float(demand_scale)
     tier_share = np.array([0.45, 0.45, 0.10])
-    growth = np.linspace(0.6, 1.0, Y) if Y > 1 else np.ones(1)
+    if demand_follows_supply:
+        growth = np.maximum(avail.sum(axis=0) / max(avail[:, -1].sum(), 1.0), 0.1)
+    else:
+        growth = np.linspace(0.6, 1.0, Y) if Y > 1 else np.ones(1)
     k = np.array([1.05, 1.3, 1.5])  # peak-to-average per tier (synthetic)
     peak = pop[:, None, None] * tier_share[None, :, None] * growth[None, None, :] * total_last
     avg = peak / k[None, :, None]
