@@ -507,6 +507,18 @@ def app():
     return wb
 
 
+def run(wb):
+    """Press Run and wait for the screen: the app's coroutine on its own event loop, in a thread (the
+    browser tests' Playwright keeps an event loop in this one)."""
+    import asyncio
+    import threading
+
+    t = threading.Thread(target=asyncio.run, args=(wb._on_run(),))
+    t.start()
+    t.join(600)
+    assert not t.is_alive()
+
+
 def upload(wb, name, data):
     wb.upload_input.filename = name
     wb.upload_input.value = data
@@ -514,8 +526,6 @@ def upload(wb, name, data):
 
 @pytest.mark.realdata
 def test_app_runs_caches_compares_and_keeps_uploads_private(app):
-    import asyncio
-
     from powerfirst.apps.workbench import TABS, Workbench
 
     wb = app
@@ -523,11 +533,11 @@ def test_app_runs_caches_compares_and_keeps_uploads_private(app):
     upload(wb, "bad.csv", BAD)
     assert wb.problems_table.visible and sorted(wb.problems_table.value["row"].tolist()) == [2, 3]
     assert wb.state.sites.sizes["site"] == 197  # the previous (demo) sites stay
-    asyncio.run(wb._on_run())  # refused while the upload has problems
+    run(wb)  # refused while the upload has problems
     assert "the upload has 2 problem(s)" in wb.message.object and wb.state.result is None
     upload(wb, "sites.csv", GOOD)
     assert not wb.problems_table.visible and list(wb.state.sites["site"].values) == SITES
-    asyncio.run(wb._on_run())
+    run(wb)
     first = wb.state.result
     assert sorted(first["site"].values) == SITES and "done in" in wb.stage.object
     shown = wb.ranking.value
@@ -537,12 +547,12 @@ def test_app_runs_caches_compares_and_keeps_uploads_private(app):
     wb.state.site = "WB-4"
     assert "&lt;img src=x onerror=alert(1)&gt;" in wb.site_text.object and XSS not in wb.site_text.object
     # the same scenario and sites again: the cached result, not a new screen
-    asyncio.run(wb._on_run())
+    run(wb)
     assert wb.state.result is first
     # a second named run with other weights of the same sites, then compare
     wb.state.label = "edge-tier"
     wb.state.scenario.siting.tier = "edge"
-    asyncio.run(wb._on_run())
+    run(wb)
     assert list(wb.state.runs) == ["workbench", "edge-tier"] and wb.compare_select.value == ["workbench", "edge-tier"]
     kpi = wb.kpi_table.value.set_index("figure")
     assert list(kpi.columns) == ["workbench", "edge-tier"]
@@ -577,10 +587,12 @@ def test_scenario_yaml_loads_into_the_widgets_and_bad_yaml_leaves_it(app):
     assert wb.state.scenario.to_yaml() == before
     wb.yaml_input.value = b"name: loaded\nseed: 5\nsiting:\n  tier: regional\n  draws: 25\n"
     assert (wb.state.label, wb.state.scenario.seed, wb.state.scenario.siting.tier) == ("loaded", 5, "regional")
-    draws = next(w for w in wb.accordion[0].layout.objects if w.name.startswith("Draws"))
+    draws = next(w for w in wb.section_pane[0].layout.objects if w.name.startswith("Draws"))
     assert draws.value == 25  # the generated widget follows the scenario
-    locked = [w.name for w in wb.accordion[0].layout.objects if w.disabled]
+    locked = [w.name for w in wb.section_pane[0].layout.objects if w.disabled]
     assert "Weights" in locked and "Region" in locked
+    wb.section_choice.value = "dispatch"  # built when chosen
+    assert [w.name for w in wb.section_pane[0].layout.objects][:2] == ["Enabled", "Scenarios"]
     assert "name: loaded" in wb._yaml_file().getvalue().decode() and wb.yaml_download.filename == "loaded.yaml"
 
 

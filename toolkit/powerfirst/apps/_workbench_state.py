@@ -291,11 +291,16 @@ def screen_sites(scenario, sites: xr.Dataset) -> xr.Dataset:
     return run_siting(sc, sites=sites)
 
 
+_LAYERS_LOCK = threading.Lock()
+
+
 def reference_layers(scenario) -> None:
-    """Read (once per server) the reference layers the screen of ``scenario`` needs."""
+    """Read (once per server) the reference layers the screen of ``scenario`` needs; a second caller
+    waits for the first instead of reading them again."""
     from powerfirst.models.siting import load_context
 
-    load_context(float(scenario.headroom.flexible_limit))
+    with _LAYERS_LOCK:
+        load_context(float(scenario.headroom.flexible_limit))
 
 
 @dataclass

@@ -21,6 +21,7 @@ import html
 import io
 import logging
 import re
+import threading
 import time
 from collections import OrderedDict
 from pathlib import Path
@@ -78,6 +79,9 @@ LOCKED = {"sites": ("source",), "weather": ("files",), "grid": ("source",),
 #: sections the siting screen reads (shown first, open)
 SCREEN_SECTIONS = ("siting", "headroom", "time_to_power")
 
+#: sites the drill-down selector lists (the best first; any other site opens from a click in the ranking)
+MAX_SITE_OPTIONS = 500
+
 #: per-site numbers the map can colour by (when present in the result)
 MAP_VARIABLES = ("score", "p_top_k", "ttp_p50_best", "headroom_mw", "hv_distance_km", "carbon_intensity", "price",
                  "pue_annual", "water_stress_cat", "hazard_risk_score")
@@ -127,6 +131,29 @@ def _file_sha(path: str) -> str:
     from powerfirst._provenance import file_hash
 
     return file_hash(path)
+
+
+_WARM = {"started": False}
+_WARM_LOCK = threading.Lock()
+
+
+def _warm_reference_layers(scenario: Scenario) -> None:
+    """Read the screen's reference layers in a background thread, once per server process, after the
+    first page has loaded (so the first run starts sooner); a failure shows up again, with its
+    message, when a run needs them."""
+    with _WARM_LOCK:
+        if _WARM["started"]:
+            return
+        _WARM["started"] = True
+    sc = scenario.copy()
+
+    def warm():
+        try:
+            reference_layers(sc)
+        except Exception:  # noqa: BLE001 - a run that needs the layers reports the error to its user
+            log.info("reference layers not read in advance", exc_info=True)
+
+    threading.Thread(target=warm, name="powerfirst-warm-siting", daemon=True).start()
 
 
 def esc(value) -> str:
@@ -251,7 +278,8 @@ class WorkbenchState(param.Parameterized):
         rank = ds["rank"].values.astype(float)
         idx = np.flatnonzero(np.isfinite(rank))
         order = list(idx[np.argsort(rank[idx], kind="stable")]) + list(np.flatnonzero(~np.isfinite(rank)))
-        return [str(ds["site"].values[i]) for i in order]
+        sites = ds["site"].values.astype(str)
+        return [str(sites[i]) for i in order]
 
     def runs_frame(self) -> pd.DataFrame:
         rows = [{"run": r.name, "scenario hash": r.scenario_hash, "sites": r.sites_label,
@@ -438,23 +466,24 @@ class Workbench(pn.viewable.Viewer):
                         pn.Param(s.scenario, parameters=["description", "seed"], show_name=False,
                                  widgets={"seed": {"type": pn.widgets.IntInput, "name": "Seed"}}))
         keys = (*SCREEN_SECTIONS, *[k for k in SECTIONS if k not in SCREEN_SECTIONS])
-        # a section's widgets are built when it is first opened (the siting section at once)
-        sections = [(f"{k} (read by the screen)" if k in SCREEN_SECTIONS else k,
-                     section_widgets(getattr(s.scenario, k), k) if i == 0 else pn.Column(name=k))
-                    for i, k in enumerate(keys)]
-        accordion = pn.Accordion(*sections, active=[0], sizing_mode="stretch_width")
-        self.accordion = accordion
+        # one section's widgets at a time, each built when first chosen (a page of all eight is slow)
+        built = {keys[0]: section_widgets(getattr(s.scenario, keys[0]), keys[0])}
+        self.section_choice = pn.widgets.RadioButtonGroup(
+            name="Section", options={(f"{k} (read by the screen)" if k in SCREEN_SECTIONS else k): k for k in keys},
+            value=keys[0], button_type="default")
+        self.section_pane = pn.Column(built[keys[0]], sizing_mode="stretch_width")
 
-        def build(event, keys=keys, accordion=accordion):
-            for i in event.new:
-                if isinstance(accordion[i], pn.Column) and not accordion[i].objects:
-                    accordion[i] = section_widgets(getattr(s.scenario, keys[i]), keys[i])
+        def choose(event, built=built):
+            k = event.new
+            if k not in built:
+                built[k] = section_widgets(getattr(s.scenario, k), k)
+            self.section_pane.objects = [built[k]]
 
-        accordion.param.watch(build, "active")
+        self.section_choice.param.watch(choose, "value")
         scen = [pn.pane.Markdown("Every setting of the scenario, by section. The screen reads the **siting** "
                                  "section, `headroom.flexible_limit` and `time_to_power.horizon`; greyed settings name "
                                  "files on the server or other candidate sources and are set when the server starts."),
-                top, pn.Row(self.yaml_input, self.yaml_download), accordion]
+                top, pn.Row(self.yaml_input, self.yaml_download), self.section_choice, self.section_pane]
         sites = [pn.pane.Markdown("Upload a site list (CSV, GeoJSON or Parquet, at most "
                                   f"{SERVER['max_upload_mb']:g} MB; columns `site_id, name, lat, lon, country, ba, "
                                   "target_mw` as in `powerfirst validate`) or use the demo sites. Every problem of an "
@@ -503,6 +532,7 @@ class Workbench(pn.viewable.Viewer):
             if self.state.result is not None:
                 self._show_result()
             self._loaded = True
+            _warm_reference_layers(self.state.scenario)
         except Exception as exc:  # noqa: BLE001 - shown with a reference id, traceback in the log
             self._error(exc, "loading the workbench")
         finally:
@@ -657,8 +687,8 @@ class Workbench(pn.viewable.Viewer):
             label = dict(zip(ds["site"].values.astype(str), names, strict=True))
             self.site_select.options = {
                 (f"{int(rank[sid])}. " if np.isfinite(rank[sid]) else "excluded: ") + f"{sid} · {label[sid]}"[:120]: sid
-                for sid in ranked[:5000]}
-            if self.state.site in ranked[:5000]:
+                for sid in ranked[:MAX_SITE_OPTIONS]}
+            if self.state.site in ranked[:MAX_SITE_OPTIONS]:
                 self.site_select.value = self.state.site
             self._show_site()
         except Exception as exc:  # noqa: BLE001
@@ -710,7 +740,11 @@ class Workbench(pn.viewable.Viewer):
             from powerfirst.models.siting import explain
             from powerfirst.viz.siting import pillar_breakdown
 
-            if self.site_select.value != site and site in self.site_select.options.values():
+            opts = self.site_select.options
+            if site not in opts.values():
+                opts = {**opts, f"{site} · {str(ds['name'].sel(site=site).values) if 'name' in ds else site}"[:120]: site}
+                self.site_select.options = opts
+            if self.site_select.value != site:
                 self.site_select.value = site
             one = ds.sel(site=site)
             rank = float(one["rank"])
