@@ -32,7 +32,7 @@ from powerfirst.models.network import (
 N_SITES = int(os.environ.get("NETWORK_SITES", 2000))
 N_POINTS = int(os.environ.get("NETWORK_POINTS", 1000))
 YEARS = tuple(range(2026, 2032))
-MAX_SITES = int(os.environ.get("NETWORK_MAX_SITES", 12))
+MAX_SITES = int(os.environ.get("NETWORK_MAX_SITES", 8))
 TIME_LIMIT = float(os.environ.get("NETWORK_TIME_LIMIT", 540))
 THREADS = int(os.environ.get("NETWORK_THREADS", 2))
 #: peak demand over half the sites' power, year by year (0.25: about the US + Europe 2030 AI demand, ~45 GW

@@ -7,6 +7,7 @@
 * :mod:`.optimise` — the MILP (linopy + HiGHS, one ``define_<family>_constraints`` per family, N-1 by
   dedicated reserve), the greedy baseline and their shared evaluation;
 * :mod:`.plan` — the plan Dataset (site x tier x year, point x tier x year) and KPIs per year;
+* :mod:`.export` — the plan's sites as a PyPSA network (``to_pypsa``), one site reproducing the dispatch LP;
 * :mod:`.synthetic` — random instances for tests and benchmarks.
 """
 
@@ -19,6 +20,7 @@ from .demand import (
     cube_region,
     demand_points,
 )
+from .export import site_components, to_pypsa
 from .instance import (
     HOURS_PER_YEAR,
     PROTECTED_TIERS,
@@ -55,5 +57,6 @@ __all__ = [
     "InfeasibleDemandWarning", "Instance", "OBJECTIVES", "PROTECTED_TIERS", "SOVEREIGNTY_RULES", "Solution",
     "TIERS", "TIER_WORKLOAD", "TierData", "aggregate_population", "build_instance", "build_network_milp",
     "capital_recovery_factor", "cube_region", "demand_points", "evaluate", "greedy", "kpis", "mw_at_confidence", "plan_dataset", "plan_network",
-    "random_network", "read_costs", "site_supply", "solve_network", "sovereignty_mask", "violations",
+    "random_network", "read_costs", "site_components", "site_supply", "solve_network", "sovereignty_mask",
+    "to_pypsa", "violations",
 ]

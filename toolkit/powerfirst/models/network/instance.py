@@ -248,11 +248,12 @@ def build_instance(demand: xr.Dataset, supply: xr.Dataset, *, sovereignty="none"
     protected : sequence of str
         Tiers under the N-1 rule (default regional and edge).
     max_sites_per_point : int, optional
-        Keep only the cheapest allowed sites of each point (annualised capital at the peak plus
-        energy cost): at least this many, and as many more as it takes for their power in the
-        last year to reach three times the point's peak; default all (exact).  Tiers without a
-        cap are never pruned (their points share one node).  A heuristic: a pruned site might
-        have been needed.
+        Keep only some allowed sites of each point: half of them the cheapest (annualised capital
+        at the peak plus energy cost), half the nearest, and more of the cheapest until their
+        power reaches three times the point's peak in every year; then each node (points with
+        the same kept sites) gets more sites, from those allowed to all its points, until they
+        reach three times its peak.  Default all (exact).  Tiers without a cap are never pruned
+        (their points share one node).  A heuristic: a pruned site might have been needed.
     discount : bool
         Weight year ``y`` by ``(1 + r) ** -(y - y0)`` with the supply's discount rate (else 1).
     unserved_cost : float, optional
@@ -333,11 +334,8 @@ def build_instance(demand: xr.Dataset, supply: xr.Dataset, *, sovereignty="none"
         for i in np.flatnonzero(has):
             sset = np.flatnonzero(allowed[i])
             if max_sites_per_point is not None and np.isfinite(cap) and sset.size > int(max_sites_per_point):
-                unit = capex[sset, ti] * ratio[i].max() + ecost[sset] * HOURS_PER_YEAR
-                order = np.lexsort((rtt[i, sset], unit))
-                # the K cheapest, and more (cheapest first) until they could hold 3x the point's peak
-                enough = np.searchsorted(np.cumsum(avail[sset[order], -1]), 3.0 * peak_all[i, ti].max()) + 1
-                sset = np.sort(sset[order[:max(int(max_sites_per_point), int(enough))]])
+                sset = _prune(sset, int(max_sites_per_point), capex[sset, ti] * ratio[i].max()
+                              + ecost[sset] * HOURS_PER_YEAR, rtt[i, sset], avail[sset], 3.0 * peak_all[i, ti])
             key = (sset.tobytes(), np.round(ratio[i], 9).tobytes())
             if key not in keys:
                 keys[key] = len(node_sets)
@@ -350,6 +348,10 @@ def build_instance(demand: xr.Dataset, supply: xr.Dataset, *, sovereignty="none"
                                "reason": _reason(i, t, cap, within, sov, hosts[:, ti], powered, rtt, site_ids,
                                                  sset, pc[i], rule_name, rule)})
         n_nodes = len(node_sets)
+        if max_sites_per_point is not None and np.isfinite(cap) and n_nodes:
+            # a node's sites must be able to hold 3x its peak: extend with the sites every member may use
+            node_sets = _extend_nodes(node_sets, point_node, allowed, peak_all[:, ti, :], avail,
+                                      capex[:, ti] + ecost * HOURS_PER_YEAR)
         node_peak = np.zeros((n_nodes, years.size))
         node_avg = np.zeros((n_nodes, years.size))
         np.add.at(node_peak, point_node[point_node >= 0], peak_all[point_node >= 0, ti, :])
@@ -385,6 +387,52 @@ def build_instance(demand: xr.Dataset, supply: xr.Dataset, *, sovereignty="none"
                               "caps_ms": {t: caps_ms[t] for t in TIERS}, "protected": ",".join(protected),
                               "max_sites_per_point": max_sites_per_point, "discount_rate": rate,
                               "unserved_cost": u_cost})
+
+
+def _prune(sset, k, unit, rtt_i, avail_i, need):
+    """Half the K sites the cheapest, half the nearest, then more of the cheapest (preferring sites
+    with power in the years still short) until their power reaches ``need`` [MW] in every year."""
+    by_cost = sset[np.lexsort((rtt_i, unit))]
+    by_near = sset[np.lexsort((unit, rtt_i))]
+    keep = list(dict.fromkeys(list(by_cost[:(k + 1) // 2]) + list(by_near[:k // 2])))
+    pos = {int(s): j for j, s in enumerate(sset)}
+    total = avail_i[[pos[int(s)] for s in keep]].sum(axis=0)
+    rest = [s for s in by_cost if s not in set(keep)]
+    while rest and (total < need).any():
+        short = total < need
+        j = next((j for j, s in enumerate(rest) if (avail_i[pos[int(s)]][short] > 0).any()), None)
+        if j is None:
+            break
+        s = rest.pop(j)
+        keep.append(s)
+        total = total + avail_i[pos[int(s)]]
+    return np.sort(np.array(keep, dtype=np.int64))
+
+
+def _extend_nodes(node_sets, point_node, allowed, peak, avail, unit):
+    """Sites added (cheapest first, with power in the years still short) to nodes whose sites cannot
+    hold 3x their peak in some year, from the sites allowed to every member of the node."""
+    out = []
+    for n, sset in enumerate(node_sets):
+        members = np.flatnonzero(point_node == n)
+        need = 3.0 * peak[members].sum(axis=0)
+        total = avail[sset].sum(axis=0)
+        if members.size == 0 or (total >= need).all():
+            out.append(sset)
+            continue
+        common = np.flatnonzero(allowed[members].all(axis=0))
+        extra = np.setdiff1d(common, sset)
+        extra = extra[np.argsort(unit[extra], kind="stable")]
+        add = []
+        for s in extra:
+            short = total < need
+            if not short.any():
+                break
+            if (avail[s][short] > 0).any():
+                add.append(s)
+                total = total + avail[s]
+        out.append(np.union1d(sset, np.array(add, dtype=np.int64)))
+    return out
 
 
 def _reason(i, t, cap, within, sov, hosts_t, powered, rtt, site_ids, sset, country, rule_name, rule) -> str:

@@ -608,7 +608,7 @@ def _lp_round(inst: Instance, m, lab: _Labels, opts: dict, deadline: float | Non
     col = np.asarray(h.getSolution().col_value, dtype=float)
     nl = lab.values(col, "modules", (inst.n_sites, len(TIERS), inst.n_years))
     nr = _round_modules(inst, nl)
-    h2 = _highs(m, lp_opts, deadline, relax=True)
+    h2 = _highs(m, {**lp_opts, "run_crossover": "off"}, deadline, relax=True)
     p = lab.columns("modules").ravel()
     ok = p >= 0
     v = nr.ravel()[ok]
