@@ -239,6 +239,15 @@ def test_password_hashes_and_credential_sources(tmp_path, monkeypatch):
         read_credentials(str(tmp_path / "none.txt"))
 
 
+def test_serve_hash_password_prints_a_hash_that_verifies():
+    r = subprocess.run([sys.executable, "-m", "powerfirst.cli", "serve", "--hash-password"], input="pass word\n",
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0
+    encoded = r.stdout.strip()
+    assert encoded.startswith("pbkdf2_sha256$600000$") and verify_password("pass word", encoded)
+    assert not verify_password("pass word\n", encoded)
+
+
 def test_websocket_origins_are_the_served_host():
     assert websocket_origins("127.0.0.1", 5006) == []  # the server adds localhost and 127.0.0.1 itself
     assert websocket_origins("10.0.0.5", 5006, ["dash.example.org"]) == ["10.0.0.5:5006", "dash.example.org"]
