@@ -9,7 +9,8 @@ NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9]*.ipynb"))
 
 # what a notebook's outputs must show, beyond running without error
 MUST_SHOW = {
-    "30_time_to_power": ("fitted P50 [month]", "2010-2014", "TC1"),
+    "30_time_to_power": ("fitted P50 [month]", "2010-2014", "TC1", "fitted by 60 months [1]", "empirical by 60 months [1]",
+                         "grid process alone P50 [month]", "fastest path", "inside P10-P90"),
     "40_flexibility": ("LP optimum [MUSD]", "gap [%]", "EIA-930 load, pro rata", "peak_reduction_mw"),
     "50_siting": ("P50 to first power [month]", "top-20 Spearman under +-25 % weights",
                   "overlap with nominal top 10 [sites]", "accelerator-hours per MWh [h MWh-1]"),
