@@ -231,7 +231,8 @@ def _allowed_text(country: str, rule: dict) -> str:
 
 
 def build_instance(demand: xr.Dataset, supply: xr.Dataset, *, sovereignty="none", caps: Mapping | None = None,
-                   protected=PROTECTED_TIERS, max_sites_per_point: int | None = None, discount: bool = True,
+                   protected=PROTECTED_TIERS, max_sites_per_point: int | None = None, prune_by: str = "mixed",
+                   discount: bool = True,
                    unserved_cost: float | None = None, warn: bool = True) -> Instance:
     """The planning instance of a demand and a supply (see the module doc).
 
@@ -254,6 +255,9 @@ def build_instance(demand: xr.Dataset, supply: xr.Dataset, *, sovereignty="none"
         the same kept sites) gets more sites, from those allowed to all its points, until they
         reach three times its peak.  Default all (exact).  Tiers without a cap are never pruned
         (their points share one node).  A heuristic: a pruned site might have been needed.
+    prune_by : {'mixed', 'cost'}
+        ``mixed`` as above; ``cost``: all K the cheapest (nearby points then keep the same sites
+        and merge into fewer, larger nodes: a smaller, tighter model, less choice of site).
     discount : bool
         Weight year ``y`` by ``(1 + r) ** -(y - y0)`` with the supply's discount rate (else 1).
     unserved_cost : float, optional
@@ -296,6 +300,9 @@ def build_instance(demand: xr.Dataset, supply: xr.Dataset, *, sovereignty="none"
     if max_sites_per_point is not None and int(max_sites_per_point) < 2:
         raise ValidationError(Problem(f"expected max_sites_per_point >= 2 (N-1 needs two), found {max_sites_per_point}",
                                       variable="max_sites_per_point"), what=what)
+    if prune_by not in ("mixed", "cost"):
+        raise ValidationError(Problem(f"expected prune_by 'mixed' or 'cost', found {prune_by!r}", variable="prune_by"),
+                              what=what)
     rule_name, rule = _resolve_rule(sovereignty)
     plat, plon = demand["lat"].values.astype(float), demand["lon"].values.astype(float)
     slat, slon = sup["lat"].values.astype(float), sup["lon"].values.astype(float)
@@ -335,7 +342,8 @@ def build_instance(demand: xr.Dataset, supply: xr.Dataset, *, sovereignty="none"
             sset = np.flatnonzero(allowed[i])
             if max_sites_per_point is not None and np.isfinite(cap) and sset.size > int(max_sites_per_point):
                 sset = _prune(sset, int(max_sites_per_point), capex[sset, ti] * ratio[i].max()
-                              + ecost[sset] * HOURS_PER_YEAR, rtt[i, sset], avail[sset], 3.0 * peak_all[i, ti])
+                              + ecost[sset] * HOURS_PER_YEAR, rtt[i, sset], avail[sset], 3.0 * peak_all[i, ti],
+                              nearest=prune_by == "mixed")
             key = (sset.tobytes(), np.round(ratio[i], 9).tobytes())
             if key not in keys:
                 keys[key] = len(node_sets)
@@ -385,16 +393,17 @@ def build_instance(demand: xr.Dataset, supply: xr.Dataset, *, sovereignty="none"
                     infeasible=infeasible,
                     settings={"sovereignty": rule_name if rule_name != "custom" else str(rule),
                               "caps_ms": {t: caps_ms[t] for t in TIERS}, "protected": ",".join(protected),
-                              "max_sites_per_point": max_sites_per_point, "discount_rate": rate,
+                              "max_sites_per_point": max_sites_per_point, "prune_by": prune_by, "discount_rate": rate,
                               "unserved_cost": u_cost})
 
 
-def _prune(sset, k, unit, rtt_i, avail_i, need):
+def _prune(sset, k, unit, rtt_i, avail_i, need, nearest: bool = True):
     """Half the K sites the cheapest, half the nearest, then more of the cheapest (preferring sites
     with power in the years still short) until their power reaches ``need`` [MW] in every year."""
     by_cost = sset[np.lexsort((rtt_i, unit))]
     by_near = sset[np.lexsort((unit, rtt_i))]
-    keep = list(dict.fromkeys(list(by_cost[:(k + 1) // 2]) + list(by_near[:k // 2])))
+    keep = list(dict.fromkeys(list(by_cost[:(k + 1) // 2]) + list(by_near[:k // 2]))) if nearest else \
+        list(by_cost[:k])
     pos = {int(s): j for j, s in enumerate(sset)}
     total = avail_i[[pos[int(s)] for s in keep]].sum(axis=0)
     rest = [s for s in by_cost if s not in set(keep)]

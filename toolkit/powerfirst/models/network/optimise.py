@@ -56,7 +56,7 @@ from .instance import HOURS_PER_YEAR, Instance
 
 __all__ = ["OBJECTIVES", "Solution", "build_network_milp", "solve_network", "greedy", "evaluate", "violations",
            "define_demand_constraints", "define_n1_constraints", "define_capacity_constraints",
-           "define_persistence_constraints", "define_power_constraints", "define_headroom_constraints",
+           "define_linking_constraints", "define_persistence_constraints", "define_power_constraints", "define_headroom_constraints",
            "define_carbon_constraints", "define_work_constraints", "define_objective"]
 
 OBJECTIVES = ("cost", "carbon", "useful_work")
@@ -247,6 +247,26 @@ def define_capacity_constraints(m, inst: Instance):
                           name=f"capacity_{td.tier}")
 
 
+def define_linking_constraints(m, inst: Instance):
+    r"""Valid inequalities that tighten the relaxation where a node is smaller than a module:
+    :math:`x_{k,y} \le N_{s(k),t,y}` and :math:`\rho_{k,y} \le N_{s(k),t,y}` (a site that serves or
+    reserves any share of a node has at least one module; the capacity constraint alone only asks
+    for :math:`\hat D x / M_t`).  Added for the pairs whose node peak is below one module."""
+    N = m.variables["modules"]
+    for ti, td in enumerate(inst.tiers):
+        if td.n_pairs == 0:
+            continue
+        pd_, _ = _dims(td.tier)
+        small = xr.DataArray(td.node_peak[td.pair_node] < inst.module_mw[ti], dims=(pd_, "year"),
+                             coords={pd_: np.arange(td.n_pairs), "year": inst.years})
+        if not bool(small.any()):
+            continue
+        Ns = N.sel(tier=td.tier).isel(site=xr.DataArray(td.pair_site, dims=pd_))
+        held = [m.variables[f"x_{td.tier}"]] + ([m.variables[f"r_{td.tier}"]] if td.protected else [])
+        for v, name in zip(held, ("x", "r"), strict=False):
+            m.add_constraints(v - Ns <= 0, name=f"link_{name}_{td.tier}", mask=small)
+
+
 def define_persistence_constraints(m, inst: Instance):
     r"""Capacity persists: :math:`N_{s,t,y} \ge N_{s,t,y-1}`."""
     if inst.n_years < 2:
@@ -423,6 +443,7 @@ def build_network_milp(inst: Instance, *, objective: str = "cost", carbon_cap=No
     define_demand_constraints(m, inst)
     define_n1_constraints(m, inst)
     define_capacity_constraints(m, inst)
+    define_linking_constraints(m, inst)
     define_persistence_constraints(m, inst)
     define_power_constraints(m, inst)
     define_headroom_constraints(m, inst)
