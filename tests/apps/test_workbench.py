@@ -136,7 +136,7 @@ def test_geojson_and_parquet_uploads(tmp_path):
 
 def test_scenario_yaml_naming_server_files_is_refused():
     with pytest.raises(ValidationError) as e:
-        scenario_from_yaml_bytes(b"name: x\nsites:\n  source: /etc/passwd\nsiting:\n  weights: /tmp/w.yaml\n", "s.yaml")
+        scenario_from_yaml_bytes(b"name: x\nsites:\n  source: ../../secrets/sites.csv\nsiting:\n  weights: ../weights.yaml\n", "s.yaml")
     cols = sorted(p.column for p in e.value.problems)
     assert cols == ["sites.source", "siting.weights"]
     with pytest.raises(ValidationError, match="YAML tags are not allowed"):
