@@ -71,6 +71,6 @@ def test_every_served_app_renders_without_errors(page, served, app):
     page.wait_for_function("() => window.Bokeh && Bokeh.documents.length > 0", timeout=120_000)
     page.wait_for_function("() => [...Bokeh.documents[0].all_models].some(m => m.type === 'Figure')",
                            timeout=120_000)
-    page.locator("canvas").first.wait_for(state="visible", timeout=120_000)
+    page.locator("canvas:visible").first.wait_for(state="visible", timeout=120_000)
     assert "Traceback" not in page.content(), f"/{app} shows a Python traceback"
     assert not errors, f"/{app}: JavaScript errors {errors}"

@@ -441,7 +441,7 @@ def test_upload_over_the_limit_is_refused_with_a_message(page, workbench, files)
     errors, _ = open_workbench(page, workbench)
     tab(page, "Sites")
     page.locator(SITES_INPUT).set_input_files(str(files / "big.csv"))
-    page.get_by_text(f"is over the upload limit of {LIMIT_MB:g} MB").wait_for(timeout=60_000)
+    page.get_by_text(f"is over the upload limit of {LIMIT_MB:g} MB").first.wait_for(timeout=60_000)
     assert page.get_by_text("Demo sites are illustrative.").first.is_visible()  # the previous sites stay
     assert not errors
 
