@@ -161,15 +161,28 @@ def test_offline_outlines_and_no_tiles_unless_asked(ds):
     m = vs.ranked_map(ds)
     assert not any(isinstance(e, hv.Tiles) for e in m)
     paths = [e for e in m if isinstance(e, hv.Path)]
-    assert len(paths) == 1 and len(paths[0].split()) > 5  # Texas, its neighbours and Mexico
+    # one path whose parts are separated by NaN rows (Texas, its neighbours and Mexico): one line glyph
+    assert len(paths) == 1 and len(paths[0].split()) == 1
+    xy = paths[0].array()
+    gaps = np.isnan(xy[:, 0])
+    assert gaps.sum() > 5 and (np.isnan(xy[:, 1]) == gaps).all()
+    xy = xy[~gaps]
     (x0, x1), (y0, y1) = m.opts.get().kwargs["xlim"], m.opts.get().kwargs["ylim"]
-    xy = np.concatenate([p.array() for p in paths[0].split()])
     assert (xy[:, 0] >= x0 - 1).all() and (xy[:, 0] <= x1 + 1).all()
     assert (xy[:, 1] >= y0 - 1).all() and (xy[:, 1] <= y1 + 1).all()
     # the Texas outline passes near El Paso (31.76 N, 106.49 W) and Brownsville (25.9 N, 97.5 W)
     for lon, lat in ((-106.49, 31.76), (-97.15, 25.95)):
         e, n = hv.util.transform.lon_lat_to_easting_northing(lon, lat)
         assert np.hypot(xy[:, 0] - e, xy[:, 1] - n).min() < 30_000, (lon, lat)
+    # the outlines do not depend on the candidates: computed once per box, the same (read-only) array after
+    box = vs._bounds(vs.map_frame(ds))
+    assert vs.outline_path(*box) is vs.outline_path(*box) and not vs.outline_path(*box).flags.writeable
+    np.testing.assert_array_equal(vs.outline_path(*box), paths[0].array())  # what the map draws
+    again = [e for e in vs.ranked_map(ds, "price") if isinstance(e, hv.Path)][0]
+    np.testing.assert_array_equal(again.array(), paths[0].array())
+    fig = hv.render(m)
+    lines = [r for r in fig.renderers if type(getattr(r, "glyph", None)).__name__ == "MultiLine"]
+    assert len(lines) == 1 and len(lines[0].data_source.data["xs"]) == 1  # one line element, not one per part
     tiled = vs.ranked_map(ds, tiles="CartoLight")
     assert any(isinstance(e, hv.Tiles) for e in tiled)
     with pytest.raises(ValidationError, match="tiles: expected one of .*found 'Nowhere'"):

@@ -16,6 +16,7 @@ from powerfirst.apps._data import (
     no_grid_message,
 )
 from powerfirst.apps._data import demand_cube as scenario_demand_cube
+from powerfirst.apps._format import formatted
 from powerfirst.apps._template import page
 from powerfirst.scenarios.spec import Scenario
 from powerfirst.viz.demand import backtest_chart, fan_chart, metrics_frame, workload_chart
@@ -139,8 +140,8 @@ class DemandGrowth(pn.viewable.Viewer):
         self.month_slider = pn.widgets.IntSlider.from_param(s.param.month, name="Month shown")
         self.fan = pn.pane.HoloViews(s.fan, sizing_mode="stretch_width", min_height=380)
         self.workloads = pn.pane.HoloViews(s.workloads, sizing_mode="stretch_width", min_height=300)
-        self.table = pn.widgets.Tabulator(metrics_frame(s.metrics_table()), show_index=False, disabled=True,
-                                          sizing_mode="stretch_width", height=360)
+        self.table = formatted(pn.widgets.Tabulator(metrics_frame(s.metrics_table()), show_index=False,
+                                                    disabled=True, sizing_mode="stretch_width", height=360))
         self.backtest = pn.panel(pn.bind(self._backtest, s.param.ba, s.param.month, s.param.days),
                                  sizing_mode="stretch_width", min_height=360)
 

@@ -29,6 +29,7 @@ from powerfirst.viz.dispatch import (
     dispatch_stack,
     sizing_tradeoff_plot,
     summary_frame,
+    summary_table,
     vpp_bars,
     vpp_duration_curve,
 )
@@ -42,6 +43,11 @@ APP_SCENARIOS = ("no storage", "custom")
 #: the scenario settings the dispatch results depend on
 SETTINGS = ("scenario.dispatch.scenarios", "scenario.dispatch.window_hours", "scenario.headroom.flexible_limit")
 KNOBS = ("storage_scale", "gas_scale", "flex_share", "priority", "carbon_price")
+#: the sizing trade-off's non-firm MW tried, as shares of the site's own non-firm need
+#: (target_mw - firm_headroom_mw; the whole target_mw for a site whose headroom covers it) [1]
+FLEXIBLE_SHARES = (0.0, 0.25, 0.5, 0.75, 1.0)
+#: the storage power and on-site generation tried, as shares of the site's target_mw [1]
+OPTION_SHARES = (0.0, 1 / 16, 1 / 8, 1 / 4, 1 / 2, 1.0)
 
 
 class FlexibilityState(param.Parameterized):
@@ -71,7 +77,7 @@ class FlexibilityState(param.Parameterized):
 
     def __init__(self, scenario: Scenario | None = None, *, sites: xr.Dataset | None = None,
                  energy: xr.Dataset | None = None, price=None, curtailment=None, ba_load: xr.DataArray | None = None,
-                 flexible_mw=(0, 50, 100, 200, 400), **params):
+                 flexible_mw=None, **params):
         scenario = default_scenario() if scenario is None else scenario
         if energy is None:
             sc_sites, energy = sites_and_energy(scenario)
@@ -81,7 +87,7 @@ class FlexibilityState(param.Parameterized):
         self.sites = sites
         self.energy = energy[ENERGY_VARS].load()
         self.price = price
-        self.flexible_mw = list(flexible_mw)
+        self.flexible_mw = None if flexible_mw is None else [float(x) for x in flexible_mw]
         self._curtailment = curtailment
         self._curtailment_by_limit: dict = {}
         shared = price is None and curtailment is None and ba_load is None
@@ -158,13 +164,29 @@ class FlexibilityState(param.Parameterized):
             self._cache[key] = self._run(self.energy.sel(site=[self.site]), hourly=True)
         return self._cache[key]
 
+    def sizes(self, site: str | None = None) -> dict[str, list[float]]:
+        """The sizes the trade-off of ``site`` (default: the site on show) tries, on the site's own scale [MW]:
+        ``flexible_mw`` = :data:`FLEXIBLE_SHARES` x its non-firm need (``flexible_mw`` of the state when
+        given), ``storage_mw`` and ``gas_mw`` = :data:`OPTION_SHARES` x its ``target_mw``."""
+        one = self.sites.sel(site=site or self.site)
+        target = float(one["target_mw"]) if "target_mw" in one else float("nan")
+        if not np.isfinite(target) or target <= 0:
+            raise ValueError(f"site {site or self.site}: target_mw must be a number > 0 [MW] to size the trade-off, "
+                             f"found {target}")
+        firm = float(one["firm_headroom_mw"]) if "firm_headroom_mw" in one else 0.0
+        need = target - firm if np.isfinite(firm) and target - firm > 0 else target
+        flexible = self.flexible_mw if self.flexible_mw is not None else [f * need for f in FLEXIBLE_SHARES]
+        options = [f * target for f in OPTION_SHARES]
+        return {"flexible_mw": flexible, "storage_mw": options, "gas_mw": options}
+
     @param.depends("site", "unserved_target", *SETTINGS)
     def tradeoff(self) -> xr.Dataset:
-        """Storage and generation needed per MW connected flexibly, for the site on show."""
-        key = ("tradeoff", self.site, self.unserved_target) + self._key()[-2:]
+        """Storage and generation needed per MW connected flexibly, for the site on show (sizes on the
+        site's own scale, :meth:`sizes`)."""
+        key = ("tradeoff", self.site, self.unserved_target, repr(self.flexible_mw)) + self._key()[-2:]
         if key not in self._cache:
             self._cache[key] = sizing_tradeoff(self.energy.sel(site=[self.site]), self.sites,
-                                               flexible_mw=self.flexible_mw, unserved_target=self.unserved_target,
+                                               **self.sizes(), unserved_target=self.unserved_target,
                                                price=self.price, curtailment=self.curtailment,
                                                window_hours=self.scenario.dispatch.window_hours)
         return self._cache[key]
@@ -185,6 +207,11 @@ class FlexibilityState(param.Parameterized):
     def summary(self) -> pd.DataFrame:
         """Headline figures of the site on show, one row per scenario."""
         return summary_frame(self.result(), self.site)
+
+    def summary_table(self) -> pd.DataFrame:
+        """The headline figures of the site on show as the dashboard shows them: one row per figure (unit in
+        its name), one column per scenario, numbers formatted (:func:`powerfirst.viz.dispatch.summary_table`)."""
+        return summary_table(self.result(), self.site)
 
 
 def _flex(sites: xr.Dataset, energy: xr.Dataset, share: float) -> xr.DataArray:
@@ -218,8 +245,10 @@ class Flexibility(pn.viewable.Viewer):
         knobs = (*(s.param[k] for k in KNOBS), *settings)
         self.stack = pn.pane.HoloViews(pn.bind(self._stack, s.param.site, s.param.stack_scenario, s.param.week,
                                                *knobs), sizing_mode="stretch_width")
+        # one row per figure: every figure of `powerfirst dispatch` stays in view (a row per scenario ran to 16
+        # columns, and cost and emissions were scrolled off the right edge)
         self.table = pn.widgets.Tabulator(pn.bind(self._table, s.param.site, *knobs), show_index=False, disabled=True,
-                                          sizing_mode="stretch_width")
+                                          sortable=False, sizing_mode="stretch_width", layout="fit_data_stretch")
         self.tradeoff = pn.pane.HoloViews(pn.bind(self._tradeoff, s.param.site, s.param.unserved_target, *settings),
                                           sizing_mode="stretch_width")
         self.vpp_curve = pn.panel(pn.bind(self._vpp_curve, s.param.ba, *knobs), sizing_mode="stretch_width")
@@ -229,7 +258,7 @@ class Flexibility(pn.viewable.Viewer):
         return dispatch_stack(self.state.hourly(), site, scenario, week)
 
     def _table(self, *_):
-        return self.state.summary()
+        return self.state.summary_table()
 
     def _tradeoff(self, site, *_):
         return sizing_tradeoff_plot(self.state.tradeoff(), site)

@@ -10,6 +10,7 @@ import param
 import xarray as xr
 
 from powerfirst.apps._data import default_scenario, grid_cube, no_grid_message
+from powerfirst.apps._format import formatted
 from powerfirst.apps._template import page
 from powerfirst.models.headroom import curtailment_events, flexible_headroom, seasonal_thresholds
 from powerfirst.scenarios.report import headroom_records
@@ -108,9 +109,9 @@ class Headroom(pn.viewable.Viewer):
                                        sizing_mode="stretch_width")
         self.heat = pn.pane.HoloViews(pn.bind(self._heat, s.param.ba, s.param.limit), sizing_mode="stretch_width")
         self.events = pn.panel(pn.bind(self._events, s.param.ba, s.param.limit))
-        self.table = pn.widgets.Tabulator(pn.bind(self._table, s.scenario.headroom.param.limits),
-                                          pagination="remote", page_size=12, disabled=True, show_index=False,
-                                          sizing_mode="stretch_width")
+        self.table = formatted(pn.widgets.Tabulator(pn.bind(self._table, s.scenario.headroom.param.limits),
+                                                    pagination="remote", page_size=12, disabled=True,
+                                                    show_index=False, sizing_mode="stretch_width"))
         self.bars = pn.pane.HoloViews(pn.bind(self._bars, s.param.limit), sizing_mode="stretch_width")
 
     def _curve(self, ba, *_):
@@ -126,8 +127,8 @@ class Headroom(pn.viewable.Viewer):
     def _events(self, ba, limit):
         ev = self.state.events()["events"].copy()
         ev = ev.sort_values("energy_mwh", ascending=False).head(200)
-        return pn.widgets.Tabulator(ev, pagination="remote", page_size=10, disabled=True, show_index=False,
-                                    sizing_mode="stretch_width")
+        return formatted(pn.widgets.Tabulator(ev, pagination="remote", page_size=10, disabled=True, show_index=False,
+                                              sizing_mode="stretch_width"))
 
     def _table(self, *_):
         return self.state.table()

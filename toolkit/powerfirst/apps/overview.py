@@ -9,6 +9,7 @@ import param
 import xarray as xr
 
 from powerfirst.apps._data import default_scenario, sites_and_energy, sites_note
+from powerfirst.apps._format import formatted
 from powerfirst.apps._template import page
 from powerfirst.scenarios.spec import Scenario
 from powerfirst.viz.overview import site_map, site_profiles
@@ -107,10 +108,10 @@ class Overview(pn.viewable.Viewer):
         self.month_slider = pn.widgets.IntSlider.from_param(s.param.month, name="Month")
         self.map = pn.pane.HoloViews(pn.bind(self._map, s.param.variable), sizing_mode="stretch_width",
                                      min_height=460)
-        self.table = pn.widgets.Tabulator(
+        self.table = formatted(pn.widgets.Tabulator(
             self._table_frame(), pagination="remote", page_size=12, sizing_mode="stretch_width",
             show_index=False, selectable=1, disabled=True, height=420,
-        )
+        ))
         self.table.param.watch(self._on_select, "selection")
         s.param.watch(self._refresh_table, "variable")
         self.detail = pn.Column(

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-__all__ = ["fan_frame", "fan_chart", "workload_chart", "backtest_chart", "metrics_frame"]
+__all__ = ["TREND_CLIP", "fan_frame", "fan_range", "fan_chart", "workload_chart", "backtest_chart", "metrics_frame"]
 
 SCENARIO_COLOURS = {"Base": "#1f77b4", "Lift-Off": "#d62728", "High Efficiency": "#2ca02c", "Headwinds": "#7f7f7f"}
 
@@ -31,11 +31,44 @@ def fan_frame(cube: xr.Dataset, region: str, scenarios: Sequence[str] | None = N
     return {"paths": paths, "trend": trend, "history": hist, "published": bands}
 
 
+#: the y-axis stops at this multiple of the largest scenario path, history or published figure when the
+#: trend estimator's band runs above it (its exponential extrapolation would otherwise set the scale)
+TREND_CLIP = 1.25
+
+
+def fan_range(frames: dict[str, pd.DataFrame]) -> tuple[tuple[float, float], int | None]:
+    """The y-range [TWh] of a fan chart, and the first year the trend band leaves it (None: never).
+
+    The range starts at 0 and ends 5 % above the largest value drawn; when the trend's upper quantile
+    goes above :data:`TREND_CLIP` x the largest scenario path, history or published value, the range
+    ends 10 % above that value instead, and the band leaves the chart from the year returned.
+    """
+    core = [frames["paths"]["electricity_twh"], frames["history"]["electricity_twh"], frames["published"]["high"]]
+    core_top = max((float(np.nanmax(c)) for c in core if len(c) and np.isfinite(c).any()), default=np.nan)
+    qs = [c for c in frames["trend"].columns if c.startswith("q")]
+    trend = frames["trend"][qs].to_numpy(float) if qs else np.empty((0, 0))
+    trend_top = float(np.nanmax(trend)) if trend.size and np.isfinite(trend).any() else np.nan
+    if not np.isfinite(core_top):
+        top = trend_top if np.isfinite(trend_top) else 1.0
+        return (0.0, 1.05 * top), None
+    if np.isfinite(trend_top) and trend_top > TREND_CLIP * core_top:
+        end = 1.1 * core_top
+        above = frames["trend"]["year"].to_numpy()[np.nanmax(trend, axis=1) > end]
+        return (0.0, end), (int(above.min()) if above.size else None)
+    return (0.0, 1.05 * max(core_top, trend_top if np.isfinite(trend_top) else core_top)), None
+
+
 def fan_chart(cube: xr.Dataset, region: str, scenarios: Sequence[str] | None = None, *,
               height: int = 380) -> hv.Overlay:
     """Data-centre electricity of ``region`` [TWh]: the scenario paths of the driver model, the
     trend estimator's 10–90 % band and median, the published history, and the published
-    projection ranges (vertical bars)."""
+    projection ranges (vertical bars).
+
+    The y-axis runs from 0 to just above the largest value drawn, but no further than
+    :data:`TREND_CLIP` x the largest scenario path, history or published value: past that the trend
+    band (an exponential extrapolation) leaves the chart, and the title says from which year
+    (:func:`fan_range`). The legend sits to the right of the plot, off the curves.
+    """
     f = fan_frame(cube, region, scenarios)
     qs = [c for c in f["trend"].columns if c.startswith("q")]
     lo, hi = qs[0], qs[-1]
@@ -55,9 +88,13 @@ def fan_chart(cube: xr.Dataset, region: str, scenarios: Sequence[str] | None = N
     if len(f["history"]):
         layers.append(hv.Scatter(f["history"], "year", "electricity_twh", label="published history").opts(
             color="black", size=7))
+    ylim, leaves = fan_range(f)
+    title = f"{region}: data-centre electricity [TWh]"
+    if leaves is not None:
+        title += f" (trend band above the axis from {leaves})"
     return hv.Overlay(layers).opts(
-        title=f"{region}: data-centre electricity [TWh]", ylabel="TWh", xlabel="year", height=height,
-        responsive=True, legend_position="top_left", show_grid=True)
+        title=title, ylabel="TWh", xlabel="year", height=height, responsive=True, legend_position="right",
+        show_grid=True, ylim=ylim, framewise=True)
 
 
 def workload_chart(cube: xr.Dataset, region: str, scenario: str, *, height: int = 300):
@@ -65,7 +102,7 @@ def workload_chart(cube: xr.Dataset, region: str, scenario: str, *, height: int 
     da = cube["dc_electricity"].sel(region=region, scenario=scenario).dropna("year", how="all")
     df = da.to_pandas()
     return df.hvplot.area(x="year", stacked=True, ylabel="TWh", height=height, responsive=True,
-                          title=f"{region}, {scenario}: electricity by workload [TWh]", legend="top_left")
+                          title=f"{region}, {scenario}: electricity by workload [TWh]", legend="right")
 
 
 def backtest_chart(frame: pd.DataFrame, start=None, days: int = 14, *, height: int = 360) -> hv.Overlay:
@@ -90,7 +127,7 @@ def backtest_chart(frame: pd.DataFrame, start=None, days: int = 14, *, height: i
     title = (f"{ba}: {frame.attrs.get('horizon', 'day-ahead')} load forecast, {start.date()} + {days} days "
              f"[MW, UTC]")
     return hv.Overlay(layers).opts(title=title, ylabel="MW", xlabel="", height=height, responsive=True,
-                                   legend_position="top_left", show_grid=True)
+                                   legend_position="right", show_grid=True)
 
 
 def metrics_frame(table: pd.DataFrame) -> pd.DataFrame:

@@ -13,7 +13,7 @@ import pandas as pd
 import xarray as xr
 
 __all__ = ["week_frame", "dispatch_stack", "tradeoff_frame", "sizing_tradeoff_plot", "vpp_duration_curve",
-           "vpp_bars", "summary_frame", "SUPPLY_ORDER"]
+           "vpp_bars", "summary_frame", "summary_table", "SUMMARY_FIGURES", "SUPPLY_ORDER"]
 
 #: stacked supply, bottom to top, with colours
 SUPPLY_ORDER = {
@@ -52,32 +52,54 @@ def dispatch_stack(ds: xr.Dataset, site: str, scenario: str, week: int = 0, *, h
     cols = list(SUPPLY_ORDER)
     area = df.hvplot.area(x="time", y=cols, stacked=True, color=list(SUPPLY_ORDER.values()), alpha=0.85,
                           line_width=0, height=height, responsive=True, ylabel="MW", xlabel="",
-                          legend="top_left")
+                          legend="right")
     kw = dict(x="time", height=height, responsive=True)
-    charge = df.hvplot.line(y="load + charging", color="#3aa655", line_dash="dotted", line_width=1.5, **kw)
-    load = df.hvplot.line(y="facility load", color="black", line_width=1.5, **kw)
-    limit = df.hvplot.step(y="grid limit", color="#5b8db8", line_dash="dashed", line_width=1.2, **kw)
+    charge = df.hvplot.line(y="load + charging", label="load + charging", color="#3aa655", line_dash="dotted",
+                            line_width=1.5, **kw)
+    load = df.hvplot.line(y="facility load", label="facility load", color="black", line_width=1.5, **kw)
+    limit = df.hvplot.step(y="grid limit", label="grid limit", color="#5b8db8", line_dash="dashed", line_width=1.2,
+                           **kw)
     first = pd.Timestamp(df["time"].iloc[0]).date()
     return (area * charge * load * limit).opts(title=f"{site} / {scenario}: dispatch, week of {first}",
-                                               show_legend=True)
+                                               show_legend=True, legend_position="right")
+
+
+#: the headline figures of a site and scenario: variable -> (label with unit, factor); the figures and
+#: units of ``powerfirst dispatch`` (:func:`powerfirst.scenarios.report.dispatch_records`)
+SUMMARY_FIGURES = {
+    "facility_demand": ("facility demand [MWh]", 1), "unserved_energy": ("unserved [MWh]", 1),
+    "unserved_hours": ("unserved [h]", 1), "grid_import": ("grid [MWh]", 1), "grid_import_peak": ("grid peak [MW]", 1),
+    "curtailment_energy": ("curtailed [MWh]", 1), "curtailment_ridden_through": ("curtailment ridden through [MWh]", 1),
+    "storage_cycles": ("storage cycles [1]", 1), "generation_energy": ("generation [MWh]", 1),
+    "generation_hours": ("generation [h]", 1), "renewable_self_consumption": ("self-consumption [1]", 1),
+    "total_cost": ("total cost [MUSD]", 1e-6), "emissions": ("emissions [ktCO2]", 1e-3),
+    "carbon_free_share": ("carbon-free share [1]", 1), "it_energy_per_grid_energy": ("IT MWh per grid MWh [1]", 1),
+}
 
 
 def summary_frame(ds: xr.Dataset, site: str) -> pd.DataFrame:
-    """Headline figures of one site, one row per scenario, with units in the column names."""
+    """Headline figures of one site, one row per scenario, with units in the column names: every figure
+    of ``powerfirst dispatch`` (:data:`SUMMARY_FIGURES`), rounded to 3 decimals."""
     sub = ds.sel(site=site)
-    cols = {
-        "unserved_energy": ("unserved [MWh]", 1), "unserved_hours": ("unserved [h]", 1),
-        "grid_import": ("grid [MWh]", 1), "grid_import_peak": ("grid peak [MW]", 1),
-        "curtailment_ridden_through": ("curtailment ridden through [MWh]", 1),
-        "storage_cycles": ("storage cycles [1]", 1), "generation_energy": ("generation [MWh]", 1),
-        "renewable_self_consumption": ("self-consumption [1]", 1), "total_cost": ("total cost [MUSD]", 1e-6),
-        "emissions": ("emissions [ktCO2]", 1e-3), "carbon_free_share": ("carbon-free share [1]", 1),
-        "it_energy_per_grid_energy": ("IT MWh per grid MWh [1]", 1),
-    }
     rows = {"scenario": [str(s) for s in sub["scenario"].values]}
-    for k, (label, f) in cols.items():
-        rows[label] = np.round(np.asarray(sub[k].values, dtype=float) * f, 3)
+    for k, (label, f) in SUMMARY_FIGURES.items():
+        if k in sub:
+            rows[label] = np.round(np.asarray(sub[k].values, dtype=float) * f, 3)
     return pd.DataFrame(rows)
+
+
+def summary_table(ds: xr.Dataset, site: str) -> pd.DataFrame:
+    """The figures of :func:`summary_frame` turned for reading: one row per figure (``figure``, unit in
+    its name), one column per scenario, each row written to about three significant figures of its
+    values with thousands separators (:func:`powerfirst.viz._format.format_number`)."""
+    from powerfirst.viz._format import decimals, format_number
+
+    df = summary_frame(ds, site).set_index("scenario")
+    out = {"figure": list(df.columns)}
+    n = {c: decimals(df[c].to_numpy()) for c in df.columns}
+    for sc in df.index:
+        out[str(sc)] = [format_number(df.loc[sc, c], n[c]) for c in df.columns]
+    return pd.DataFrame(out)
 
 
 def tradeoff_frame(tr: xr.Dataset, site: str) -> pd.DataFrame:
@@ -92,8 +114,15 @@ def tradeoff_frame(tr: xr.Dataset, site: str) -> pd.DataFrame:
 
 def sizing_tradeoff_plot(tr: xr.Dataset, site: str, *, height: int = 300) -> hv.Overlay:
     """MW connected earlier on a flexible connection against the storage (MWh) or on-site generation (MW) that
-    keeps unserved energy under the target (missing points: none of the sizes tried does)."""
+    keeps unserved energy under the target (missing points: none of the sizes tried does).
+
+    The x-axis runs over the flexible MW tried for the site (0 to the largest, so a 19 MW site is drawn
+    on 0-19 MW); the legend sits right of the plot, off the curves."""
     df = tradeoff_frame(tr, site)
+    x = df["flexible MW"].to_numpy(float)
+    x0, x1 = (float(np.nanmin(x)), float(np.nanmax(x))) if np.isfinite(x).any() else (0.0, 1.0)
+    if x1 <= x0:
+        x1 = x0 + max(abs(x0), 1.0)
     target = tr.attrs.get("unserved_target", float("nan"))
     kw = dict(x="flexible MW", height=height, responsive=True)
     sto = df.hvplot.line(y="storage MWh needed", label="storage MWh needed", color="#3aa655", **kw)
@@ -101,8 +130,8 @@ def sizing_tradeoff_plot(tr: xr.Dataset, site: str, *, height: int = 300) -> hv.
     pts = (df.hvplot.scatter(y="storage MWh needed", color="#3aa655", size=40, **kw)
            * df.hvplot.scatter(y="generation MW needed", color="#c4512d", marker="square", size=40, **kw))
     return (sto * gas * pts).opts(title=f"{site}: flexible MW against what keeps unserved energy under {target:.2%}",
-                            ylabel="storage MWh / generation MW", xlabel="MW connected on a flexible connection",
-                            legend_position="top_left")
+                            ylabel="storage MWh / generation MW", xlabel="MW connected on a flexible connection [MW]",
+                            legend_position="right", xlim=(x0, x1), framewise=True)
 
 
 def vpp_duration_curve(load: np.ndarray, reduction_mw: float, *, top: int = 300, ba: str = "",

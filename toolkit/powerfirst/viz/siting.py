@@ -11,6 +11,7 @@ image whose pixels hold the mean of the variable.
 
 from __future__ import annotations
 
+import functools
 import operator
 import textwrap
 from collections.abc import Sequence
@@ -26,8 +27,8 @@ from powerfirst.errors import Problem, ValidationError
 from powerfirst.models.siting import PILLARS
 from powerfirst.models.siting.score import total_score
 
-__all__ = ["RASTERIZE_ABOVE", "pillar_label", "short_name", "map_frame", "outline_paths", "ranked_map", "breakdown_frame",
-           "pillar_breakdown", "top_table", "flag_summary", "exclusion_summary", "reweighted_ranks",
+__all__ = ["RASTERIZE_ABOVE", "pillar_label", "short_name", "map_frame", "outline_paths", "outline_path", "ranked_map",
+           "breakdown_frame", "pillar_breakdown", "top_table", "flag_summary", "exclusion_summary", "reweighted_ranks",
            "reweighted_top", "reweighted_summary", "reweighted_map", "useful_work_table"]
 
 #: above this many candidates the map is rasterised with Datashader (plain points with hover below)
@@ -212,11 +213,39 @@ def _spacing_m(df: pd.DataFrame) -> float:
     return float(np.median(d[:, 1]))
 
 
+def outline_path(lon_range: tuple[float, float], lat_range: tuple[float, float], *,
+                 kinds=("countries", "states")) -> np.ndarray:
+    """The outlines of :func:`outline_paths` as one polyline with NaN rows between the parts.
+
+    One array draws as one line glyph (a list of polylines draws as one line per part), and the
+    result is cached per box and kinds: the outlines do not depend on the candidates, so a map
+    redrawn with another colour reuses them.
+
+    Returns
+    -------
+    numpy.ndarray
+        (n, 2) read-only array of easting, northing [m]; rows of NaN separate the parts.
+    """
+    key = (tuple(round(float(v), 6) for v in lon_range), tuple(round(float(v), 6) for v in lat_range), tuple(kinds))
+    return _outline_path(*key)
+
+
+@functools.lru_cache(maxsize=32)
+def _outline_path(lon_range, lat_range, kinds) -> np.ndarray:
+    parts = outline_paths(lon_range, lat_range, kinds=kinds)
+    if not parts:
+        xy = np.empty((0, 2))
+    else:
+        gap = np.full((1, 2), np.nan)
+        xy = np.concatenate([a for part in parts for a in (part, gap)][:-1])
+    xy.flags.writeable = False
+    return xy
+
+
 def _basemap(df: pd.DataFrame) -> hv.Path:
     lon_r, lat_r = _bounds(df)
-    paths = outline_paths(lon_r, lat_r)
-    return hv.Path(paths, kdims=["easting", "northing"], label="state and country outlines").opts(
-        color="#6b6b6b", line_width=0.6, alpha=0.8)
+    return hv.Path([outline_path(lon_r, lat_r)], kdims=["easting", "northing"],
+                   label="state and country outlines").opts(color="#6b6b6b", line_width=0.6, alpha=0.8)
 
 
 def _need_datashader(what: str):
