@@ -624,3 +624,89 @@ def test_server_preload_starts_every_session_with_the_sites(tmp_path):
             w.configure(max_upload_mb=0)
     finally:
         w.SERVER.update(old)
+
+
+# ------------------------------------------------------------------------------------ widget changes on a large run
+
+
+def _tiled(ds: xr.Dataset, n: int) -> xr.Dataset:
+    """``ds`` repeated to ``n`` candidates (ids ``<site>~<copy>``, positions moved by up to 0.02 degrees), ranks
+    recomputed over all copies (score descending, ties by id)."""
+    reps = int(np.ceil(n / ds.sizes["site"]))
+    rng = np.random.default_rng(0)
+    parts = []
+    for r in range(reps):
+        p = ds.assign_coords(site=[f"{s}~{r}" for s in ds["site"].values.astype(str)])
+        p["lat"] = p["lat"] + rng.uniform(-0.02, 0.02, p.sizes["site"])
+        p["lon"] = p["lon"] + rng.uniform(-0.02, 0.02, p.sizes["site"])
+        parts.append(p)
+    big = xr.concat(parts, dim="site", data_vars="minimal", coords="minimal", compat="override",
+                    join="override").isel(site=slice(0, n))
+    score = big["score"].values.astype(float)
+    sites = big["site"].values.astype(str)
+    idx = np.flatnonzero(np.isfinite(score) & ~big["excluded"].values.astype(bool))
+    order = idx[np.lexsort((sites[idx], -score[idx]))]
+    rank = np.full(score.shape, np.nan)
+    rank[order] = np.arange(1, len(order) + 1)
+    big["rank"] = ("site", rank, dict(ds["rank"].attrs))
+    big.attrs = dict(ds.attrs)
+    return big
+
+
+@pytest.mark.realdata
+def test_widget_changes_redraw_without_running_the_screen_and_send_one_page(monkeypatch):
+    """Colour-by and the ranking's "Sites shown" redraw from the run on show (no screen), the browser gets one
+    page of the ranking however many sites are ranked, and a click picks the site of the row clicked."""
+    from types import SimpleNamespace
+
+    import panel as pn
+    from bokeh.document import Document
+    from bokeh.models import ColumnDataSource
+
+    from powerfirst.apps import workbench as w
+    from powerfirst.apps._workbench_state import read_upload, screen_sites
+
+    pn.extension("tabulator")
+    wb = w.Workbench()
+    wb.__panel__()
+    sc = wb.state.scenario.copy()
+    sc.siting.draws = 20
+    ds = _tiled(screen_sites(sc, read_upload("s.csv", GOOD, max_bytes=10**6).sites), 1_200)
+    wb.state.add_run(wb.state.snapshot(), ds, 0.0)
+
+    def refuse(*a, **k):
+        raise AssertionError("a widget change ran the screen")
+
+    monkeypatch.setattr(w, "screen_sites", refuse)
+    monkeypatch.setattr("powerfirst.models.siting.screen", refuse)
+    doc = Document()
+    pn.Column(wb.top_select, wb.ranking).get_root(doc)
+    pn.Column(wb.map_variable, wb.map_pane).get_root(doc)
+
+    def rows_sent():
+        srcs = [s for m, _ in wb.ranking._models.values() for s in m.select({"type": ColumnDataSource})]
+        return max(len(next(iter(s.data.values()))) for s in srcs)
+
+    n_ranked = int(np.isfinite(ds["rank"].values.astype(float)).sum())
+    assert n_ranked > 1_000
+    wb.top_select.value = 0  # all ranked
+    assert len(wb.ranking.value) == n_ranked and list(wb.ranking.value["rank"][:3]) == [1, 2, 3]
+    assert rows_sent() == wb.ranking.page_size == 20  # one page reaches the browser, not every ranked site
+    wb.top_select.value = 100
+    assert len(wb.ranking.value) == 100 and rows_sent() == 20
+    # the map follows the colour chosen; the run on show is the same object (no new screen)
+    import holoviews as hv
+
+    from powerfirst.viz.siting import short_name
+
+    for v in ("hv_distance_km", "score_time_to_power"):
+        wb.map_variable.value = v
+        m = wb.map_pane.object
+        title = (m[()] if isinstance(m, hv.DynamicMap) else m).opts.get().kwargs["title"]
+        assert f"1,200 candidates coloured by {short_name(v)}" in title
+    assert wb.state.result is ds
+    # the same scenario again: the cached run
+    assert wb.state.run().result is ds
+    # a click on row 25 of the value (Panel gives the row's position in the table's value, whatever the page)
+    wb._on_ranking_click(SimpleNamespace(row=25))
+    assert wb.state.site == wb.ranking.value["site"].iloc[25]

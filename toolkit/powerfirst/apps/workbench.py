@@ -32,6 +32,7 @@ import panel as pn
 import param
 import xarray as xr
 
+from powerfirst.apps._format import formatted
 from powerfirst.apps._template import page
 from powerfirst.apps._workbench_state import (
     SCREEN_LOCK,
@@ -366,10 +367,10 @@ def _ttp_chart(ds: xr.Dataset, site: str):
 
 
 def _with_ttp_best(ds: xr.Dataset) -> xr.Dataset:
-    paths = list(ds["path"].values.astype(str))
-    best = ds["best_path"].values.astype(str)
-    p50 = ds["ttp_p50"].values
-    v = np.array([p50[i, paths.index(b)] if b in paths else np.nan for i, b in enumerate(best)], float)
+    """``ds`` with ``ttp_p50_best``: the P50 months to first power of each site's best path [month]."""
+    j = pd.Index(ds["path"].values.astype(str)).get_indexer(ds["best_path"].values.astype(str))
+    p50 = np.asarray(ds["ttp_p50"].transpose("site", "path").values, float)
+    v = np.where(j >= 0, p50[np.arange(p50.shape[0]), np.clip(j, 0, None)], np.nan)
     return ds.assign(ttp_p50_best=("site", v, {"units": "month", "long_name": "P50 months to first power, best path"}))
 
 
@@ -399,7 +400,7 @@ class Workbench(pn.viewable.Viewer):
         self.problems_table = pn.widgets.Tabulator(problems_frame([]), show_index=False, disabled=True,
                                                    sizing_mode="stretch_width", name="problems", height=220,
                                                    visible=False)
-        self.sites_table = pn.widgets.Tabulator(pd.DataFrame(), show_index=False, disabled=True, pagination="local",
+        self.sites_table = pn.widgets.Tabulator(pd.DataFrame(), show_index=False, disabled=True, pagination="remote",
                                                 page_size=15, sizing_mode="stretch_width", name="sites")
         # Run tab
         self.run_button = pn.widgets.Button(name="Run the siting screen", button_type="primary")
@@ -412,7 +413,8 @@ class Workbench(pn.viewable.Viewer):
         self.top_select = pn.widgets.Select(name="Sites shown", options={"top 20": 20, "top 50": 50,
                                                                          "top 100": 100, "all ranked": 0}, value=20,
                                             width=160)
-        self.ranking = pn.widgets.Tabulator(pd.DataFrame(), show_index=False, disabled=True, pagination="local",
+        # remote pagination: the browser holds one page of the ranking, not every ranked candidate
+        self.ranking = pn.widgets.Tabulator(pd.DataFrame(), show_index=False, disabled=True, pagination="remote",
                                             page_size=20, sizing_mode="stretch_width", selectable=1,
                                             header_filters=False, name="ranking")
         self.ranking.on_click(self._on_ranking_click)
@@ -437,7 +439,7 @@ class Workbench(pn.viewable.Viewer):
         self.compare_select.param.watch(lambda e: self._show_compare(), "value")
         self.kpi_table = pn.widgets.Tabulator(pd.DataFrame(), show_index=False, disabled=True,
                                               sizing_mode="stretch_width")
-        self.moved_table = pn.widgets.Tabulator(pd.DataFrame(), show_index=False, disabled=True, pagination="local",
+        self.moved_table = pn.widgets.Tabulator(pd.DataFrame(), show_index=False, disabled=True, pagination="remote",
                                                 page_size=20, sizing_mode="stretch_width")
         self.compare_note = pn.pane.HTML("", sizing_mode="stretch_width")
         # Export tab
@@ -451,6 +453,10 @@ class Workbench(pn.viewable.Viewer):
             "yaml": pn.widgets.FileDownload(callback=self._run_yaml_file, filename="scenario.yaml",
                                             label="Scenario of the run (YAML)", disabled=True),
         }
+        for table in (self.sites_table, self.runs_table, self.ranking, self.explain_table, self.ttp_table,
+                      self.kpi_table, self.moved_table):
+            formatted(table)
+        self._mapped: tuple | None = None  # (run on show, the run with ttp_p50_best) for the map
         self.tabs = pn.Tabs(*[(name, pn.Column(sizing_mode="stretch_width")) for name in TABS], dynamic=True,
                             sizing_mode="stretch_width")
         s.param.watch(lambda *e: self._show_sites(), ["sites", "sites_label", "problems"])
@@ -714,16 +720,24 @@ class Workbench(pn.viewable.Viewer):
         from powerfirst.viz.siting import ranked_map
 
         try:
-            self.map_pane.object = ranked_map(_with_ttp_best(ds), self.map_variable.value, width=820)
+            self.map_pane.object = ranked_map(self._map_ds(), self.map_variable.value, width=820)
         except Exception as exc:  # noqa: BLE001
             self._error(exc, "drawing the map")
+
+    def _map_ds(self) -> xr.Dataset:
+        """The run on show with ``ttp_p50_best`` (computed once per run, not at every colour change)."""
+        ds = self.state.result
+        if self._mapped is None or self._mapped[0] is not ds:
+            self._mapped = (ds, _with_ttp_best(ds))
+        return self._mapped[1]
 
     def _on_ranking_click(self, event) -> None:
         df = self.ranking.value
         if df is None or "site" not in df.columns or event.row is None:
             return
         try:
-            self.state.site = str(self.ranking.current_view.iloc[event.row]["site"])
+            # Panel gives the clicked row as a position in the table's value (whatever the sort or page)
+            self.state.site = str(df.iloc[event.row]["site"])
         except (IndexError, KeyError):
             return
         self.tabs.active = TABS.index("Drill-down")
