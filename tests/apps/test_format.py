@@ -87,3 +87,26 @@ def test_headroom_event_table_shows_whole_mwh_not_six_decimals():
         assert table.formatters[c].format == number_format(decimals(table.value[c]))
         assert len(table.formatters[c].format.partition(".")[2]) <= 4
     assert app.table.formatters["headroom_mw"].format in ("0,0", "0,0.0")
+
+
+def test_map_hover_writes_numbers_with_a_format(small_sites, energy_factory):
+    """Bokeh's default hover format writes 1234.5 as 1.234e+3: every number of the hover has its format."""
+    import holoviews as hv
+    from bokeh.models import HoverTool
+
+    from powerfirst.apps.overview import OverviewState
+    from powerfirst.scenarios import Scenario
+    from powerfirst.viz._format import hover_tooltips
+    from powerfirst.viz.overview import site_map
+
+    st = OverviewState(Scenario(), sites=small_sites, energy=energy_factory(small_sites))
+    frame = st.map_frame()
+    tips = [t for h in hv.render(site_map(frame, "target_mw", label="target [MW]", tiles=False)).select(
+            {"type": HoverTool})
+            for t in h.tooltips]
+    numeric = dict(tips)
+    assert numeric["target [MW]"] == "@{target_mw}{" + number_format(decimals(frame["target_mw"])) + "}"
+    assert numeric["site"] == "@{site}"
+    df = pd.DataFrame({"energy": [17497.320217, 1200.0], "share": [0.1234, 0.5], "n": [3, 4], "name": ["a", "b"]})
+    assert hover_tooltips(df, ["name", "energy", "share", "n", "absent"], {"energy": "energy [MWh]"}) == [
+        ("name", "@{name}"), ("energy [MWh]", "@{energy}{0,0}"), ("share", "@{share}{0,0.000}"), ("n", "@{n}{0,0}")]

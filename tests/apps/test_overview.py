@@ -71,13 +71,56 @@ def test_dashboard_shows_the_sites_on_the_map_table_and_detail(state, small_site
     assert state.site == site and app.site_select.value == site
     card = " ".join(shown_text(app.detail[0]).split())
     rec = state.site_record()
-    assert card.startswith(rec["name"]) and f"ba {rec['ba']}" in card and f"target_mw {rec['target_mw']}" in card
+    target = f"{state.labels['target_mw']} {rec['target_mw']:,.0f}"
+    assert card.startswith(f"{site}: {rec['name']}") and f"ba {rec['ba']}" in card and target in card
     app.month_slider.value = 2
     assert sorted(shown_titles(app.detail[1])) == ["carbon_intensity [gCO2 kWh-1]", "pue [1]", "solar_cf [1]",
                                                    "temp_air [degC]", "wind_cf [1]"]
     assert f"{site}: hourly profiles, month 2 (UTC)" in shown_text(app.detail[1])
     times = app.detail[1].object.values()[0].dimension_values("time")
     assert len(times) == 28 * 24 and {t.month for t in times.astype("datetime64[s]").tolist()} == {2}
+
+
+def card_text(root) -> str:
+    """The text of a rendered card (its Markdown model), whitespace collapsed."""
+    import html
+    import re
+
+    parts = [html.unescape(m.text) for m in root.select({}) if isinstance(getattr(m, "text", None), str)
+             and "attribute" in m.text]
+    assert len(parts) == 1, f"expected one site card, found {len(parts)}"
+    return " ".join(re.sub(r"<[^>]+>", " ", parts[0]).split())
+
+
+def test_site_card_follows_the_site_chosen_in_the_page_already_shown(state):
+    """The issue: the card stayed on the first site. Render the detail once (as a browser session holds it),
+    then choose other sites by the sidebar, the table and a click on the map: the models already on the page
+    must show the chosen site's id, name and figures."""
+    from bokeh.document import Document
+    from bokeh.models import Plot, TapTool
+
+    app = Overview(state)
+    app.__panel__()
+    doc = Document()
+    root = app.detail.get_root(doc)
+    map_root = app.map.get_root(doc)
+    first = state.summary["site"].iloc[0]
+    assert card_text(root).startswith(f"{first}: ")
+    sites = list(state.summary["site"])
+    for how, i in (("sidebar", 5), ("table", 2), ("map", 7)):
+        if how == "sidebar":
+            app.site_select.value = sites[i]
+        elif how == "table":
+            app.table.selection = [i]
+        else:
+            assert any(isinstance(t, TapTool) for p in map_root.select({"type": Plot}) for t in p.toolbar.tools)
+            app.tap.event(index=[i])
+        rec = state.site_record_of(sites[i])
+        text = card_text(root)
+        assert state.site == sites[i] and app.site_select.value == sites[i], how
+        assert text.startswith(f"{sites[i]}: {rec['name']}"), (how, text[:80])
+        assert f"{state.labels['target_mw']} {rec['target_mw']:,.0f}" in text, how
+        assert first not in text or first == sites[i]
 
 
 def test_built_from_a_scenario_shows_its_sites(tmp_path):

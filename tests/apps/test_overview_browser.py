@@ -82,3 +82,21 @@ def test_every_served_app_renders_without_errors(page, served, app):
     page.locator("canvas:visible").first.wait_for(state="visible", timeout=120_000)
     assert "Traceback" not in page.content(), f"/{app} shows a Python traceback"
     assert not errors, f"/{app}: JavaScript errors {errors}"
+
+
+def test_site_detail_card_follows_the_site_chosen_in_the_sidebar(page, served):
+    """The issue: the Overview's site-detail card stayed on PJM-001 whatever site was chosen."""
+    sites = demo_sites()
+    names = dict(zip(sites["site"].values.astype(str), sites["name"].values.astype(str), strict=True))
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(served + "/overview", wait_until="domcontentloaded")
+    wait_for_map(page, "solar_cf_mean")
+    page.locator(".bk-tab").filter(has_text=re.compile("^Site detail$")).first.click()
+    page.get_by_text(f"PJM-001: {names['PJM-001']}").first.wait_for(timeout=60_000)
+    site_select = page.locator("select").nth(1)  # the sidebar: colour by, site
+    for site in ("PJM-005", "ERCO-002" if "ERCO-002" in names else list(names)[20]):
+        site_select.select_option(value=site)
+        page.get_by_text(f"{site}: {names[site]}").first.wait_for(timeout=60_000)
+        assert page.get_by_text(f"PJM-001: {names['PJM-001']}").count() == 0
+    assert not errors, errors

@@ -78,6 +78,12 @@ def test_small_screen_is_plain_points_with_hover(ds):
     fig, bar = _colorbar(m)
     assert "Scatter" in _glyphs(fig) and "Image" not in _glyphs(fig)
     assert bar.title == "score, training tier [1]"
+    # the hover writes numbers with a format (Bokeh's default writes 1234.5 as 1.234e+3)
+    from bokeh.models import HoverTool
+
+    tips = dict(t for h in fig.select({"type": HoverTool}) for t in (h.tooltips or []) if "@{score}" in t[1] or
+                "@{rank}" in t[1])
+    assert tips == {"score, training tier [1]": "@{score}{0,0.000}", "rank": "@{rank}{0,0}"}
 
 
 @pytest.mark.parametrize("variable,unit", [("score", "[1]"), ("hv_distance_km", "[km]"),

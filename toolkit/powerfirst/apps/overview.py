@@ -1,8 +1,11 @@
 """Overview app: the candidate sites on a map coloured by a chosen variable, a table, and a
-site detail with its hourly profiles from the energy cube."""
+site detail with its hourly profiles from the energy cube.  The site of the detail is the one
+chosen in the sidebar, clicked on the map or selected in the table."""
 
 from __future__ import annotations
 
+import holoviews as hv
+import numpy as np
 import pandas as pd
 import panel as pn
 import param
@@ -92,8 +95,13 @@ class OverviewState(param.Parameterized):
         return df
 
     def site_record(self) -> dict:
-        row = self.summary.set_index("site").loc[self.site]
-        return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in row.items()}
+        """Attributes and annual means of the site on show."""
+        return self.site_record_of(self.site)
+
+    def site_record_of(self, site: str) -> dict:
+        """Attributes and annual means of ``site`` (numbers as floats, unrounded)."""
+        row = self.summary.set_index("site").loc[site]
+        return {k: (float(v) if isinstance(v, float | np.floating) else v) for k, v in row.items()}
 
 
 class Overview(pn.viewable.Viewer):
@@ -121,7 +129,19 @@ class Overview(pn.viewable.Viewer):
         )
 
     def _map(self, variable):
-        return site_map(self.state.map_frame(), variable, label=self.state.label(variable))
+        frame = self.state.map_frame()
+        plot = site_map(frame, variable, label=self.state.label(variable))
+        points = next(e for e in (plot if isinstance(plot, hv.Overlay) else [plot]) if isinstance(e, hv.Points))
+        points.opts(tools=["hover", "tap"], nonselection_alpha=0.5)
+        # a click on a site of the map shows it in the detail (and the sidebar's selector)
+        self.tap = hv.streams.Selection1D(source=points)
+        sites = list(frame["site"])
+        self.tap.add_subscriber(lambda index: self._on_tap(index, sites))
+        return plot
+
+    def _on_tap(self, index, sites) -> None:
+        if index:
+            self.state.site = sites[int(index[0])]
 
     def _table_frame(self) -> pd.DataFrame:
         df = self.state.map_frame().drop(columns=["lat", "lon"], errors="ignore")
@@ -135,9 +155,22 @@ class Overview(pn.viewable.Viewer):
             self.state.site = self.table.value["site"].iloc[event.new[0]]
 
     def _site_card(self, site):
-        rec = self.state.site_record()
-        lines = "\n".join(f"| {k} | {v} |" for k, v in rec.items() if k not in ("lat", "lon"))
-        return pn.pane.Markdown(f"### {rec.get('name', site)}\n\n| attribute | value |\n|---|---|\n{lines}",
+        """The detail card of ``site``: its id and name as the heading, then every attribute with its unit,
+        numbers to about three significant figures (text escaped)."""
+        import html
+
+        from powerfirst.viz._format import format_number
+
+        rec = self.state.site_record_of(site)
+        labels = self.state.labels
+
+        def cell(v):
+            return format_number(v) if isinstance(v, int | float) and not isinstance(v, bool) else html.escape(str(v))
+
+        lines = "\n".join(f"| {html.escape(labels.get(k, k))} | {cell(v)} |" for k, v in rec.items()
+                          if k not in ("lat", "lon", "name", "site"))
+        name = html.escape(str(rec.get("name", site)))
+        return pn.pane.Markdown(f"### {html.escape(str(site))}: {name}\n\n| attribute | value |\n|---|---|\n{lines}",
                                 sizing_mode="stretch_width")
 
     def _profiles(self, site, month):

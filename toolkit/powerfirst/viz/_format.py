@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pandas as pd
 
-__all__ = ["SIGNIFICANT", "MAX_DECIMALS", "decimals", "format_number"]
+__all__ = ["SIGNIFICANT", "MAX_DECIMALS", "decimals", "format_number", "hover_tooltips"]
 
 #: significant figures of a column's typical (median absolute, non-zero) value
 SIGNIFICANT = 3
@@ -51,3 +51,31 @@ def format_number(value, n: int | None = None) -> str:
         return "–"
     n = decimals([v]) if n is None else int(n)
     return f"{v:,.{max(n, 0)}f}"
+
+
+def hover_tooltips(df: pd.DataFrame, columns, labels: dict | None = None) -> list[tuple[str, str]]:
+    """Bokeh hover tooltips of ``columns`` of ``df``: text as it is, numbers with a numeral format of
+    :func:`decimals` decimals and thousands separators (``@{energy}{0,0}``), so a hover never shows
+    Bokeh's default ``1.234e+3``.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The data the hovered glyphs come from.
+    columns : sequence of str
+        Columns shown, in order (missing ones are skipped).
+    labels : dict, optional
+        Column -> label shown (default: the column name).
+    """
+    labels = labels or {}
+    out = []
+    for c in columns:
+        if c not in df.columns:
+            continue
+        s = df[c]
+        if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
+            n = 0 if pd.api.types.is_integer_dtype(s) else decimals(s.to_numpy())
+            out.append((labels.get(c, c), f"@{{{c}}}{{{'0,0' if n <= 0 else '0,0.' + '0' * n}}}"))
+        else:
+            out.append((labels.get(c, c), f"@{{{c}}}"))
+    return out

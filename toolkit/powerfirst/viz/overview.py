@@ -34,12 +34,19 @@ def site_map(frame: pd.DataFrame, variable: str, *, label: str | None = None, ti
         raise KeyError(f"no column {variable!r} to colour by; available: {sorted(frame.columns)}")
     df = frame.copy()
     df["easting"], df["northing"] = to_web_mercator(df["lon"], df["lat"])
-    hover = [c for c in ("site", "name", "ba", "tier", "target_mw", variable) if c in df.columns]
-    return df.hvplot.points(
-        x="easting", y="northing", c=variable, cmap=cmap, tiles=tiles, hover_cols=hover, size=60,
-        clabel=label or variable, responsive=True, height=height, xaxis=None, yaxis=None,
+    from powerfirst.viz._format import hover_tooltips
+
+    hover = [c for c in dict.fromkeys(("site", "name", "ba", "tier", "target_mw", variable)) if c in df.columns]
+    plot = df.hvplot.points(
+        x="easting", y="northing", c=variable, cmap=cmap, tiles=tiles, hover_cols=[c for c in hover if c != variable],
+        size=60, clabel=label or variable, responsive=True, height=height, xaxis=None, yaxis=None,
         title=f"Sites coloured by {label or variable}",
-    ).opts(active_tools=["wheel_zoom"])
+    )
+    tips = hover_tooltips(df, hover, {"target_mw": "target [MW]", variable: label or variable})
+    for el in (plot if isinstance(plot, hv.Overlay) else [plot]):
+        if isinstance(el, hv.Points):
+            el.opts(hover_tooltips=tips)
+    return plot.opts(active_tools=["wheel_zoom"])
 
 
 def site_profiles(frame: pd.DataFrame, *, title: str = "") -> hv.Layout:

@@ -359,10 +359,13 @@ def ranked_map(ds: xr.Dataset, variable: str = "score", *, rasterize: bool | Non
                                        clim=(lo, hi), clabel=label, colorbar=True, x_sampling=spacing,
                                        y_sampling=spacing, **kw)
         else:
+            from powerfirst.viz._format import hover_tooltips
+
             hover = [c for c in dict.fromkeys(("site", "name", "score", "rank", "ba", "state", variable))]
             main = shown.hvplot.points(x="easting", y="northing", c=variable, cmap=cmap, clim=(lo, hi), clabel=label,
                                        colorbar=True, hover_cols=[c for c in hover if c != variable], size=40,
-                                       line_color="white", line_width=0.3, **kw)
+                                       line_color="white", line_width=0.3, **kw).opts(
+                hover_tooltips=hover_tooltips(shown, hover, {variable: label}))
         layers.append(main)
     layers.append(_basemap(df))  # outlines over the candidates, so state borders stay visible
     notes = []
