@@ -132,7 +132,12 @@ def test_sizing_axis_follows_the_site_mw():
     from conftest import synthetic_energy_cube
 
     from powerfirst import demo_sites
-    from powerfirst.apps.flexibility import FLEXIBLE_SHARES, OPTION_SHARES, Flexibility, FlexibilityState
+    from powerfirst.apps.flexibility import (
+        FLEXIBLE_SHARES,
+        OPTION_SHARES,
+        Flexibility,
+        FlexibilityState,
+    )
     from powerfirst.viz.dispatch import sizing_tradeoff_plot
 
     sites = demo_sites().sel(site=["PJM-001", "PJM-009"])
