@@ -231,3 +231,13 @@ def test_withdrawal_fit_frame_per_market(ds):
         vt.withdrawal_fit_frame(ds, fit, months=(48,))
     with pytest.raises(ValidationError, match="expected the xarray.Dataset of powerfirst.models.time_to_power"):
         vt.withdrawal_fit_frame(fit, fit)
+
+
+@pytest.mark.parametrize("view", ["energisation_fan", "energisation_cdf", "mw_ramp", "tornado_chart"])
+def test_no_legend_sits_on_the_curves(ds, view):
+    """The issue: legends covered the curves. A legend, where a view has one, sits beside the plot."""
+    args = ("big_miso", "grid_flexible") if view == "tornado_chart" else ("big_miso",)
+    fig = render(getattr(vt, view)(ds, *args))
+    assert not any(type(m).__name__ == "Legend" for m in fig.center)
+    legends = sum(type(m).__name__ == "Legend" for side in (fig.right, fig.left, fig.above, fig.below) for m in side)
+    assert legends == (0 if view == "energisation_fan" else 1)  # the fan names its rows on the axis

@@ -298,12 +298,12 @@ def fan_frame(ds: xr.Dataset, site: str) -> pd.DataFrame:
 
 def energisation_fan(ds: xr.Dataset, site: str, *, height: int | None = None) -> hv.Overlay:
     """Energisation-date fan: the P10-P90 range of first power per available path, P50 marked; the
-    height grows with the number of paths (one row each)."""
+    height grows with the number of paths (one row each, named on the axis: no legend over the bars)."""
     df = fan_frame(ds, site).dropna(subset=["p50_date"]).reset_index(drop=True)
     df["y"] = np.arange(len(df))
     height = height or 90 + 30 * max(len(df), 1)
     seg = hv.Segments(df, kdims=["p10_date", "y", "p90_date", "y"], vdims=["path", "mw"]).opts(
-        line_width=10, alpha=0.5, color="path", cmap="Category10", tools=["hover"])
+        line_width=10, alpha=0.5, color="path", cmap="Category10", tools=["hover"], show_legend=False)
     pts = hv.Scatter(df, kdims="p50_date", vdims=["y", "path", "p50_months", "mw"]).opts(
         size=12, color="black", marker="diamond", tools=["hover"])
     ticks = list(zip(df["y"], df["path"], strict=True))
