@@ -20,6 +20,7 @@ import param
 import xarray as xr
 
 from powerfirst.apps._data import SharedResults, default_scenario, grid_cube, inputs_key, sites_note
+from powerfirst.apps._format import formatted
 from powerfirst.apps._template import page
 from powerfirst.errors import Problem, ValidationError
 from powerfirst.models.time_to_power import ALL_PATHS, DEFAULT_FLEXIBLE_FRACTION, time_to_power
@@ -300,6 +301,8 @@ class TimeToPower(pn.viewable.Viewer):
                                           sortable=False, sizing_mode="stretch_width")
         self.withdrawal_table = pn.widgets.Tabulator(pn.bind(self._withdrawal, *every), show_index=False,
                                                      disabled=True, sortable=False, sizing_mode="stretch_width")
+        for table in (self.sites_table, self.table, self.withdrawal_table):
+            formatted(table)
 
     def _all_sites(self, *_):
         return self.state.all_sites()
