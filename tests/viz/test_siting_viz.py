@@ -305,3 +305,19 @@ def test_bad_inputs_say_what_was_expected(ds):
         vs.pillar_breakdown(ds.drop_vars("weight"), "phoenix")
     with pytest.raises(ValidationError, match="expected the xarray.Dataset of powerfirst.models.siting.screen"):
         vs.top_table({"score": 1})
+
+
+def test_candidate_frame_is_computed_once_per_screen(ds):
+    """A colour change reuses the candidates' positions and spacing; a Dataset whose positions were replaced
+    gets its own."""
+    a = vs._candidates(ds)
+    assert vs._candidates(ds) is a
+    f1, f2 = vs.map_frame(ds, "price"), vs.map_frame(ds, "hv_distance_km")
+    assert list(f1.columns) == ["site", "lon", "lat", "name", "ba", "state", "score", "rank", "price", "excluded",
+                                "exclusion_reason", "easting", "northing"]
+    np.testing.assert_array_equal(f1["easting"], f2["easting"])
+    assert "price" not in a[0].columns and "hv_distance_km" not in f1.columns  # the cached frame stays as it was
+    moved = ds.assign(lat=ds["lat"] + 1.0)
+    b = vs._candidates(moved)
+    assert b is not a and np.all(b[0]["northing"].to_numpy() > a[0]["northing"].to_numpy())
+    np.testing.assert_allclose(vs.map_frame(moved)["lat"], ds["lat"].values + 1.0)

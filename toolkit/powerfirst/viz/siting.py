@@ -112,17 +112,43 @@ def map_frame(ds: xr.Dataset, variable: str = "score") -> pd.DataFrame:
         raise ValidationError([Problem(f"{variable!r} has dims {da.dims} and dtype {da.dtype}; expected a number per "
                                        "site (dims ('site',)) — a pillar score (score_<pillar>), the score or a layer",
                                        variable=variable)], what="ranked map")
+    base, _ = _candidates(ds)
+    df = base.copy(deep=False)  # copy-on-write: the cached frame is never changed
+    df[variable] = da.values.astype(float)
+    return df[[*base.columns[:8], *([variable] if variable not in base.columns[:8] else []), *base.columns[8:]]]
+
+
+#: the candidates' frame and spacing of the last screens mapped, by Dataset: {id: (weakref, fingerprint, value)}
+_CANDIDATES: dict = {}
+_CANDIDATE_VARS = ("site", "lon", "lat", "name", "ba", "state", "score", "rank", "excluded", "exclusion_reason")
+
+
+def _candidates(ds: xr.Dataset) -> tuple[pd.DataFrame, float]:
+    """The part of :func:`map_frame` that does not depend on the colour (ids, names, positions in Web
+    Mercator, score, rank, exclusion) and the candidates' spacing [m], computed once per screen: a
+    map redrawn with another colour reuses them.  Kept while the Dataset lives and its variables are
+    the same objects (a variable replaced in the Dataset recomputes them)."""
+    import weakref
+
+    fingerprint = tuple(id(ds.variables[v]) if v in ds.variables else None for v in _CANDIDATE_VARS)
+    hit = _CANDIDATES.get(id(ds))
+    if hit is not None and hit[0]() is ds and hit[1] == fingerprint:
+        return hit[2]
     df = pd.DataFrame({"site": ds["site"].values.astype(str),
                        "lon": ds["lon"].values.astype(float), "lat": ds["lat"].values.astype(float)})
     for c in ("name", "ba", "state"):
         df[c] = ds[c].values.astype(str) if c in ds else ""
     df["score"] = ds["score"].values.astype(float)
     df["rank"] = ds["rank"].values.astype(float)
-    df[variable] = da.values.astype(float)
     df["excluded"] = ds["excluded"].values.astype(bool)
     df["exclusion_reason"] = ds["exclusion_reason"].values.astype(str) if "exclusion_reason" in ds else ""
     df["easting"], df["northing"] = _mercator(df["lon"], df["lat"])
-    return df
+    value = (df, _spacing_m(df))
+    key = id(ds)
+    _CANDIDATES[key] = (weakref.ref(ds, lambda _r, key=key: _CANDIDATES.pop(key, None)), fingerprint, value)
+    while len(_CANDIDATES) > 8:
+        _CANDIDATES.pop(next(iter(_CANDIDATES)))
+    return value
 
 
 def outline_paths(lon_range: tuple[float, float], lat_range: tuple[float, float], *, kinds=("countries", "states"),
@@ -333,7 +359,7 @@ def ranked_map(ds: xr.Dataset, variable: str = "score", *, rasterize: bool | Non
         lo, hi = 0.0, 1.0
     if hi <= lo:
         lo, hi = lo - 0.5 * max(abs(lo), 1e-9), hi + 0.5 * max(abs(hi), 1e-9)
-    spacing = _spacing_m(df)
+    spacing = _candidates(ds)[1]
     spacing = spacing * 1.5 if np.isfinite(spacing) and spacing > 0 else None
     (x0, x1), (y0, y1) = _extent(df)
     fw, fh = _frame(width, (x0, x1), (y0, y1), height)
@@ -462,10 +488,10 @@ def pillar_breakdown(ds: xr.Dataset, site: str, *, width: int = 760, wrap: int |
 
 
 def _p50_best(ds: xr.Dataset, idx: np.ndarray) -> np.ndarray:
-    paths = list(ds["path"].values.astype(str))
-    best = ds["best_path"].values.astype(str)[idx]
-    p50 = ds["ttp_p50"].values[idx]
-    return np.array([p50[i, paths.index(b)] if b in paths else np.nan for i, b in enumerate(best)], float)
+    """P50 months to first power of the best path of the candidates ``idx`` [month] (NaN: no best path)."""
+    j = pd.Index(ds["path"].values.astype(str)).get_indexer(ds["best_path"].values.astype(str)[idx])
+    p50 = np.asarray(ds["ttp_p50"].transpose("site", "path").values, float)[idx]
+    return np.where(j >= 0, p50[np.arange(len(idx)), np.clip(j, 0, None)], np.nan)
 
 
 def _ranked(ds: xr.Dataset, n: int, what: str) -> np.ndarray:
