@@ -5,24 +5,24 @@ on-site renewables, storage and generation, on a bus located in its BA.
 the dispatch LP of :mod:`powerfirst.models.dispatch.lp` (without sizing, unit commitment or
 deferrable load):
 
-=====================  ==================================================================
-dispatch LP             PyPSA
-=====================  ==================================================================
-load :math:`L_t`        ``Load`` ``<site>`` (``p_set``)
-grid :math:`g_t \\le G_t`  ``Generator`` ``<site> grid``: ``p_max_pu = G_t / p_nom``,
-                        ``marginal_cost = p_t + π CI_t / 1000``
-renewables :math:`R_t`  ``Generator`` ``<site> renewable`` (``p_max_pu = R_t / p_nom``, free;
-                        spilling is dispatching less)
-generation :math:`q_t`  ``Generator`` ``<site> gas`` (``marginal_cost = c^{fuel} + π ε``)
-unserved :math:`u_t`    ``Generator`` ``<site> unserved`` (``p_max_pu = L_t / p_nom``,
-                        ``marginal_cost = c^u``)
-storage                 ``Store`` ``<site> storage`` on bus ``<site> storage`` (``e_nom = E``,
-                        ``e_min_pu``, ``e_max_pu``, ``e_initial = s^0 E``, not cyclic),
-                        ``Link`` ``<site> charge`` (efficiency :math:`\\eta`, ``p_nom = P``)
-                        and ``<site> discharge`` (efficiency :math:`\\eta`, ``p_nom = P / η`` so
-                        that the power delivered is at most :math:`P`; degradation cost
-                        :math:`c^{deg} η` per MW drawn from the store)
-=====================  ==================================================================
+==========================  ==================================================================
+dispatch LP                 PyPSA
+==========================  ==================================================================
+load :math:`L_t`            ``Load`` ``<site>`` (``p_set``)
+grid :math:`g_t \\le G_t`   ``Generator`` ``<site> grid``: ``p_max_pu = G_t / p_nom``,
+                            ``marginal_cost = p_t + π CI_t / 1000``
+renewables :math:`R_t`      ``Generator`` ``<site> renewable`` (``p_max_pu = R_t / p_nom``, free;
+                            spilling is dispatching less)
+generation :math:`q_t`      ``Generator`` ``<site> gas`` (``marginal_cost = c^{fuel} + π ε``)
+unserved :math:`u_t`        ``Generator`` ``<site> unserved`` (``p_max_pu = L_t / p_nom``,
+                            ``marginal_cost = c^u``)
+storage                     ``Store`` ``<site> storage`` on bus ``<site> storage`` (``e_nom = E``,
+                            ``e_min_pu``, ``e_max_pu``, ``e_initial = s^0 E``, not cyclic),
+                            ``Link`` ``<site> charge`` (efficiency :math:`\\eta`, ``p_nom = P``)
+                            and ``<site> discharge`` (efficiency :math:`\\eta`, ``p_nom = P / η`` so
+                            that the power delivered is at most :math:`P`; degradation cost
+                            :math:`c^{deg} η` per MW drawn from the store)
+==========================  ==================================================================
 
 with :math:`\\eta = \\sqrt{\\mathrm{rte}}`, so that ``n.optimize()`` minimises the same cost as the
 LP.  :func:`to_pypsa` places every site the plan builds in a year: its load is the site-load
