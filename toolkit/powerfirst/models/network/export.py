@@ -9,7 +9,7 @@ deferrable load):
 dispatch LP                 PyPSA
 ==========================  ==================================================================
 load :math:`L_t`            ``Load`` ``<site>`` (``p_set``)
-grid :math:`g_t \\le G_t`   ``Generator`` ``<site> grid``: ``p_max_pu = G_t / p_nom``,
+grid :math:`g_t \\le G_t`    ``Generator`` ``<site> grid``: ``p_max_pu = G_t / p_nom``,
                             ``marginal_cost = p_t + π CI_t / 1000``
 renewables :math:`R_t`      ``Generator`` ``<site> renewable`` (``p_max_pu = R_t / p_nom``, free;
                             spilling is dispatching less)
