@@ -11,6 +11,8 @@ order and returns an :class:`xarray.DataTree` with one group per model:
 ``/dispatch``             dispatch summary per site and dispatch scenario, curtailment
                           events from the BA's hourly load where the grid has it
 ``/demand``               data-centre electricity by region, year and driver scenario
+``/network``              the network plan (site x tier x year, point x tier x year) on the
+                          siting screen's best candidates (:func:`run_network`)
 ========================  ============================================================
 
 A group whose model could not run (no grid source for the headroom, a section disabled) is
@@ -34,10 +36,10 @@ import xarray as xr
 
 from powerfirst._provenance import provenance
 
-__all__ = ["run", "run_siting", "siting_candidates", "GROUPS", "load_sites", "load_energy", "uses_demo_energy", "load_grid", "flexible_mw_by_ba", "dispatch_curtailment"]
+__all__ = ["run", "run_siting", "run_network", "network_candidates", "siting_candidates", "GROUPS", "load_sites", "load_energy", "uses_demo_energy", "load_grid", "flexible_mw_by_ba", "dispatch_curtailment"]
 
 #: result groups, in run order
-GROUPS = ("energy", "headroom", "time_to_power", "dispatch", "demand", "siting")
+GROUPS = ("energy", "headroom", "time_to_power", "dispatch", "demand", "siting", "network")
 
 
 def load_sites(sc) -> xr.Dataset:
@@ -290,6 +292,16 @@ def _run_groups(sc, only: set, bar) -> dict[str, xr.Dataset]:
             out["siting"] = _skipped("siting.enabled is false")
         else:
             out["siting"] = run_siting(sc, headroom, sites=sites)
+
+    with _stage("network", bar):
+        if "network" not in only:
+            out["network"] = _skipped("not requested")
+        elif not sc.network.enabled:
+            out["network"] = _skipped("network.enabled is false")
+        else:
+            scr = out.get("siting")
+            out["network"] = run_network(sc, scr if scr is not None and "site" in scr.dims else None,
+                                         headroom=headroom, sites=sites)
     return out
 
 
@@ -328,3 +340,223 @@ def run_siting(sc, headroom: xr.Dataset | None = None, *, sites=None, client=Non
         ctx = dataclasses.replace(ctx, headroom={**ctx.headroom, **computed})
     return siting.screen(siting_candidates(sc, sites), settings=settings, weights=s.weights, client=client,
                          chunk=s.chunk, ctx=ctx, progress=progress)
+
+
+# ---------------------------------------------------------------------------------------------- network
+
+#: per-site variables of a screen the network plan keeps as site coordinates (screen name -> plan name)
+_SCREEN_COORDS = {"rank": "site_screen_rank", "score": "site_screen_score",
+                  "score_time_to_power": "site_score_time_to_power", "candidate_region": "site_candidate_region"}
+
+
+def _screen_frame(ds: xr.Dataset):
+    """The per-site variables and coordinates of a screen as a frame (one row per candidate)."""
+    import pandas as pd
+
+    cols = {"site": ds["site"].values.astype(str)}
+    for v in list(ds.coords) + list(ds.data_vars):
+        if v != "site" and ds[v].dims == ("site",):
+            cols[v] = ds[v].values
+    return pd.DataFrame(cols)
+
+
+#: per-site layers the plan needs of every candidate (its place and its energy cost)
+_PLAN_LAYERS = ("lat", "lon", "price", "carbon_intensity")
+
+
+def _best(df, top_n: int):
+    """The ``top_n`` best-ranked candidates that are not excluded and have every layer the plan needs
+    (:data:`_PLAN_LAYERS`; ties kept in the screen's order), and the number of better-ranked
+    candidates passed over for a missing layer, by layer."""
+    import pandas as pd
+
+    ok = ~df["excluded"].astype(bool) if "excluded" in df else pd.Series(True, index=df.index)
+    rank = pd.to_numeric(df["rank"], errors="coerce") if "rank" in df else pd.Series(range(len(df)), index=df.index,
+                                                                                        dtype=float)
+    ranked = df[ok & rank.notna()].assign(_r=rank).sort_values("_r", kind="stable").drop(columns="_r")
+    missing = pd.DataFrame({c: ~np.isfinite(pd.to_numeric(ranked[c], errors="coerce").to_numpy(float))
+                            if c in ranked else np.ones(len(ranked), bool) for c in _PLAN_LAYERS}, index=ranked.index)
+    usable = ~missing.any(axis=1)
+    keep = ranked[usable].head(int(top_n))
+    if len(keep):
+        passed = missing.iloc[:ranked.index.get_loc(keep.index[-1]) + 1] if len(keep) == int(top_n) else missing
+        skipped = {c: int(passed[c].sum()) for c in _PLAN_LAYERS if passed[c].any()}
+    else:
+        skipped = {c: int(missing[c].sum()) for c in _PLAN_LAYERS if missing[c].any()}
+    return keep, skipped
+
+
+def network_candidates(sc, screen: xr.Dataset | None = None, *, headroom: xr.Dataset | None = None, sites=None,
+                       progress: bool = False):
+    """The candidates of the scenario's network plan, one row per site (the screen's per-site layers).
+
+    With ``network.candidate_regions`` each region's H3 grid (at ``siting.resolution``) is screened
+    with the siting section's settings and its ``network.top_n`` best-ranked candidates are kept;
+    otherwise the ``top_n`` best of ``screen`` (the siting group's result), or of the screen the
+    siting section describes.  Excluded candidates are never kept, nor candidates without a layer the
+    plan needs to cost them (a price and a carbon intensity, e.g. a cell the screen placed in no
+    BA): they are passed over for the next-ranked, with a warning, and counted in the frame's
+    ``attrs["passed_over"]`` (the plan's ``candidates_passed_over``).
+
+    Returns
+    -------
+    (pandas.DataFrame, dict)
+        The kept candidates (column ``candidate_region`` says which screen each comes from) and
+        the number of candidates screened per screen.
+    """
+    import pandas as pd
+
+    from powerfirst.errors import Problem, ValidationError
+
+    n = sc.network
+    screens = {}
+    if n.candidate_regions:
+        for region in n.candidate_regions:
+            one = sc.copy(**{"siting.candidates": "region", "siting.region": str(region)})
+            screens[str(region)] = run_siting(one, headroom, progress=progress)
+    else:
+        label = sc.siting.region if sc.siting.candidates == "region" else sc.siting.candidates
+        screens[str(label)] = screen if screen is not None else run_siting(sc, headroom, sites=sites,
+                                                                          progress=progress)
+    frames, screened, skipped = [], {}, {}
+    for label, ds in screens.items():
+        screened[label] = int(ds.sizes["site"])
+        keep, passed = _best(_screen_frame(ds), n.top_n)
+        frames.append(keep.assign(candidate_region=label))
+        if passed:
+            skipped[label] = passed
+    if skipped:
+        import warnings
+
+        warnings.warn("better-ranked candidates without a layer the plan needs were passed over (the plan costs a "
+                      "site by its price and carbon intensity): " + "; ".join(
+                          f"{r}: " + ", ".join(f"{v} without {c}" for c, v in d.items()) for r, d in skipped.items()),
+                      UserWarning, stacklevel=2)
+    df = pd.concat(frames, ignore_index=True)
+    if df.empty:
+        raise ValidationError(Problem(f"no candidates left to plan: every screened candidate is excluded or unranked "
+                                      f"({', '.join(f'{k}: {v:,} screened' for k, v in screened.items())})",
+                                      column="network.top_n"), what="network candidates")
+    dup = df["site"].duplicated()
+    if dup.any():  # a cell on a border of two candidate regions: keep its first screen
+        df = df[~dup].reset_index(drop=True)
+    df.attrs["screened"] = dict(screened)
+    df.attrs["passed_over"] = {r: dict(d) for r, d in skipped.items()}
+    return df, screened
+
+
+def _sovereignty_problems(ruled, free, rule: str) -> list:
+    """Problems naming the demand (by country and tier) that the instance without a rule (``free``)
+    could serve and the instance under ``rule`` (``ruled``) cannot, with the reason under the rule."""
+    from powerfirst.errors import Problem
+
+    before = set(zip(free.infeasible["point"], free.infeasible["tier"], strict=True))
+    rep = ruled.infeasible
+    rep = rep[[(p, t) not in before for p, t in zip(rep["point"], rep["tier"], strict=True)]]
+    probs = []
+    for (country, tier), g in rep.groupby(["country", "tier"], sort=True):
+        top = g["reason"].value_counts()
+        probs.append(Problem(f"{len(g)} {tier} demand points of {country} ({g['peak_mw'].sum():,.1f} MW peak) could be "
+                             f"served without the rule, not under it: {top.index[0]}"
+                             + (f" (and {len(top) - 1} other reasons)" if len(top) > 1 else ""),
+                             column="network.sovereignty"))
+    return probs
+
+
+def run_network(sc, screen: xr.Dataset | None = None, *, candidates=None, headroom: xr.Dataset | None = None,
+                sites=None, progress: bool = False) -> xr.Dataset:
+    """The network plan of a scenario (the ``network`` section).
+
+    Demand (:func:`powerfirst.models.network.demand_points`) is built first, so a year outside
+    the demand cube fails before anything is screened; then the candidates
+    (:func:`network_candidates`), their supply by year (:func:`powerfirst.models.network.site_supply`,
+    time to power from ``network.start``), and the plan
+    (:func:`powerfirst.models.network.plan_network`).
+
+    Parameters
+    ----------
+    sc : Scenario
+    screen : xarray.Dataset, optional
+        The siting group's screen (default: screened here from the siting section).
+    candidates : pandas.DataFrame, optional
+        The kept candidates of :func:`network_candidates` (to plan variants of a scenario that
+        share its candidates without screening again).
+    headroom : xarray.Dataset, optional
+        The headroom group's result (the screen's BA headroom where the scenario has grid data).
+
+    Returns
+    -------
+    xarray.Dataset
+        The plan (:func:`powerfirst.models.network.plan_dataset`) with the candidates' screen rank,
+        score and time-to-power pillar score as site coordinates; attrs add the scenario, the
+        candidate regions and the number of candidates screened.
+
+    Raises
+    ------
+    ValidationError
+        A year outside the demand cube (or before its projection), no candidate left, no candidate
+        with power for one module in any plan year at the confidence, or (``sovereignty_infeasible:
+        error``) demand the candidates could serve without the sovereignty rule and cannot under it
+        (no allowed site within its cap, none with power for a module of the tier, or a single one
+        where N-1 needs two).
+    """
+    import warnings
+
+    from powerfirst.errors import Problem, ValidationError
+    from powerfirst.models.network import build_instance, demand_points, plan_network, site_supply
+
+    n = sc.network
+    years = [int(y) for y in n.years]
+    dem = demand_points(list(n.regions), years, scenario=n.demand_scenario, resolution=int(n.resolution),
+                        split=n.split, peak_to_average=n.peak_to_average, market_share=float(n.market_share),
+                        conventional_tier=n.conventional_tier, countries=list(n.countries) or None)
+    if candidates is None:
+        cands, screened = network_candidates(sc, screen, headroom=headroom, sites=sites, progress=progress)
+        skipped = cands.attrs.get("passed_over", {})
+    else:
+        cands = candidates
+        skipped = cands.attrs.get("passed_over", {})
+        screened = cands.attrs.get("screened") or (
+            cands.groupby("candidate_region", sort=False).size().to_dict() if "candidate_region" in cands
+            else {"given": len(cands)})
+    start = n.start or sc.siting.start
+    sup = site_supply(cands, years, confidence=float(n.confidence), carbon_price=n.carbon_price, start=start,
+                      ttp_draws=int(n.ttp_draws), seed=int(sc.seed))
+    module = sup["module_mw"].values.astype(float)
+    if not (sup["available_mw"].values >= module.min()).any():
+        best = float(sup["available_mw"].values.max())
+        raise ValidationError(Problem(
+            f"none of the {sup.sizes['site']} candidates has power for one module ({module.min():g} MW) by the end of "
+            f"any plan year ({', '.join(map(str, years))}) at confidence {n.confidence:g} from a start on {start} (most "
+            f"MW of any candidate: {best:g}); plan later years, start earlier (network.start) or lower "
+            "network.confidence", column="network.years"), what="network supply (time to power)")
+    if n.sovereignty != "none" and n.sovereignty_infeasible == "error":
+        kw = {"caps": n.caps, "max_sites_per_point": n.max_sites_per_point, "warn": False}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ruled = build_instance(dem, sup, sovereignty=n.sovereignty, **kw)
+            free = build_instance(dem, sup, sovereignty="none", **kw)
+        probs = _sovereignty_problems(ruled, free, n.sovereignty)
+        if probs:
+            raise ValidationError(probs + [Problem("add candidates in an allowed jurisdiction (network.candidate_regions, "
+                                                   "network.top_n), choose another rule, or set "
+                                                   "network.sovereignty_infeasible: unserved to plan that demand as "
+                                                   "unserved", column="network.sovereignty_infeasible")],
+                                  what=f"network plan: the '{n.sovereignty}' sovereignty rule is infeasible")
+    plan = plan_network(dem, sup, sovereignty=n.sovereignty, objective=n.objective, carbon_cap=n.carbon_cap,
+                        min_work_per_kwh=n.min_work_per_kwh, caps=n.caps, max_sites_per_point=n.max_sites_per_point,
+                        mip_gap=float(n.mip_gap), time_limit=n.time_limit, threads=int(n.threads), method=n.method)
+    c = cands.set_index("site").reindex(plan["site"].values)
+    for col, name in _SCREEN_COORDS.items():
+        if col in c:
+            vals = c[col].to_numpy()
+            plan.coords[name] = ("site", vals.astype(str) if col == "candidate_region" else vals.astype(float))
+    if "site_screen_score" in plan.coords:
+        plan["site_screen_score"].attrs.update(units="1", long_name=f"siting score, {sc.siting.tier} tier")
+    plan.attrs.update(scenario=sc.name, scenario_hash=sc.hash, seed=int(sc.seed), demand_scenario=n.demand_scenario,
+                      market_share=float(n.market_share), siting_tier=sc.siting.tier,
+                      candidate_regions=",".join(screened), top_n=int(n.top_n),
+                      candidates_screened=", ".join(f"{k}: {v}" for k, v in screened.items()), start=str(start),
+                      candidates_passed_over="; ".join(f"{r}: " + ", ".join(f"{v} without {c}" for c, v in d.items())
+                                                       for r, d in skipped.items()))
+    return plan

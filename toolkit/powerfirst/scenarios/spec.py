@@ -52,6 +52,7 @@ __all__ = [
     "DispatchSection",
     "DemandSection",
     "SitingSection",
+    "NetworkSection",
     "SECTIONS",
     "check_name",
 ]
@@ -62,6 +63,10 @@ DEFAULT_TTP_PATHS = ["grid_firm", "grid_flexible", "existing_service", "colocati
 #: the demand driver scenarios (see :data:`powerfirst.models.forecast.DRIVER_SCENARIOS`)
 DEFAULT_DEMAND_SCENARIOS = ["Base", "Lift-Off", "High Efficiency", "Headwinds"]
 BRIDGE_TECHNOLOGIES = ["recip_engines", "aeroderivative_turbines", "frame_turbines", "fuel_cells"]
+#: the network plan's sovereignty rules and objectives (:data:`powerfirst.models.network.SOVEREIGNTY_RULES`,
+#: :data:`powerfirst.models.network.OBJECTIVES`; a test keeps them equal)
+NETWORK_SOVEREIGNTY_RULES = ["none", "eu_residency", "national"]
+NETWORK_OBJECTIVES = ["cost", "carbon", "useful_work"]
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
@@ -224,6 +229,135 @@ class SitingSection(Section):
     chunk = param.Integer(default=4096, bounds=(1, 1_000_000), doc="candidates per Dask task")
 
 
+def _tier_mapping_problems(name: str, value, lo: float, hi: float, lo_open: bool, file: str, where: str) -> list[Problem]:
+    """Problems of a per-tier mapping (``{training: x, regional: y, edge: z}``) with values in its bounds."""
+    from powerfirst.models.network import TIERS
+
+    if value is None:
+        return []
+    probs = []
+    for k, v in value.items():
+        if k not in TIERS:
+            probs.append(Problem(f"unknown tier {k!r}; expected some of {', '.join(TIERS)}", file=file,
+                                 column=f"{where}.{k}"))
+        elif isinstance(v, bool) or not isinstance(v, (int, float)) or not (
+                (v > lo if lo_open else v >= lo) and v <= hi):
+            upper = f" and <= {hi:g}" if hi < float("inf") else ""
+            probs.append(Problem(f"expected a number {'>' if lo_open else '>='} {lo:g}{upper}, found {v!r}",
+                                 file=file, column=f"{where}.{k}"))
+    return probs
+
+
+class NetworkSection(Section):
+    """The network plan: which candidate sites to build, for which tier, in which year
+    (:func:`powerfirst.models.network.plan_network`).
+
+    Candidates are the siting screen's: the ``siting`` group's result (or the screen the siting
+    section describes), or, with ``candidate_regions``, one screen of the H3 grids of those regions
+    with the siting section's settings, keeping the ``top_n`` best of each region.  Demand is the
+    demand cube's regional electricity of ``demand_scenario`` spread over population.  ``enabled``
+    decides whether ``powerfirst run`` plans the network; ``powerfirst plan`` always does.
+    """
+
+    enabled = param.Boolean(default=False, doc="plan the network in `powerfirst run` (needs the public datasets "
+                                               "of the siting screen and the population points)")
+    regions = param.List(default=["US", "Europe"], item_type=str,
+                         doc="regions of the demand cube whose demand the network serves (US, China, Europe, "
+                             "Asia Pacific excl. China, Rest of world)")
+    countries = param.List(default=[], item_type=str,
+                           doc="keep only the demand points of these countries (ISO 3166-1 alpha-2); each region's "
+                               "demand is scaled by their population share (default: every country of the regions)")
+    years = param.List(default=[2026, 2028, 2030], item_type=int,
+                       doc="years of the plan [year]; each must be a projection year of the demand cube")
+    demand_scenario = param.Selector(default="Base", objects=list(DEFAULT_DEMAND_SCENARIOS),
+                                     doc="driver scenario of the demand cube (its demand path)")
+    resolution = param.Integer(default=3, bounds=(0, 7),
+                               doc="H3 resolution of the demand points (3: cells of ~12,400 km2; 2: ~86,700 km2)")
+    market_share = param.Number(default=1.0, bounds=(0, 1), inclusive_bounds=(False, True),
+                                doc="share of each region's AI data-centre demand the planned network serves [1]")
+    split = param.Dict(default=None, allow_None=True,
+                       doc="shares of the accelerated energy by tier, {training, regional, edge} summing to 1 [1]; "
+                           "default the demand cube's workload split")
+    peak_to_average = param.Dict(default=None, allow_None=True,
+                                 doc="peak-to-average factor per tier, each in [1, 3] [1]; default the demand cube's")
+    conventional_tier = param.Selector(default=None, objects=[None, "training", "regional", "edge"],
+                                       doc="tier that also serves the conventional (non-AI) data-centre load "
+                                           "(default: left out)")
+    candidate_regions = param.List(default=[], item_type=str,
+                                   doc="siting regions (US-48, US-<state>, an ISO country code, EU27) whose H3 grids "
+                                       "at siting.resolution are screened as the candidates, top_n of each; "
+                                       "default: the siting section's candidates")
+    top_n = param.Integer(default=50, bounds=(1, 100_000),
+                          doc="best-ranked candidates kept (of each of candidate_regions, else of the screen)")
+    confidence = param.Number(default=0.8, bounds=(0, 1), inclusive_bounds=(False, False),
+                              doc="confidence of the MW a site counts on: MW energised by the end of the year with "
+                                  "probability >= this [1]")
+    start = param.String(default=None, allow_None=True,
+                         doc="project start of every candidate (YYYY-MM-DD) for its time to power; default "
+                             "siting.start")
+    ttp_draws = param.Integer(default=2000, bounds=(100, 1_000_000),
+                              doc="Monte Carlo draws of the time to power of the kept candidates")
+    carbon_price = param.Number(default=None, allow_None=True, bounds=(0, 2000),
+                                doc="carbon price [USD tCO2-1]; default the cost table's (data/network/costs.csv)")
+    caps = param.Dict(default=None, allow_None=True,
+                      doc="round-trip time cap per tier [ms], e.g. {edge: 10, regional: 30}; default "
+                          "powerfirst.geo.TIER_RTT_CAP_MS (training uncapped)")
+    sovereignty = param.Selector(default="none", objects=list(NETWORK_SOVEREIGNTY_RULES),
+                                 doc="sovereignty rule: none; eu_residency (EU demand only from EU sites); national "
+                                     "(every point only from its own country)")
+    sovereignty_infeasible = param.Selector(default="error", objects=["error", "unserved"],
+                                            doc="demand the candidates could serve without the sovereignty rule "
+                                                "and cannot under it: an error naming it, or planned as unserved "
+                                                "(reported in unserved_reason)")
+    max_sites_per_point = param.Integer(default=None, allow_None=True, bounds=(2, None),
+                                        doc="keep only this many allowed sites per demand point (a heuristic that "
+                                            "shrinks the MILP; default all, exact)")
+    objective = param.Selector(default="cost", objects=list(NETWORK_OBJECTIVES),
+                               doc="minimise annualised cost, emissions, or maximise useful work")
+    carbon_cap = param.Number(default=None, allow_None=True, bounds=(0, None),
+                              doc="emissions cap of every plan year [tCO2]")
+    min_work_per_kwh = param.Number(default=None, allow_None=True, bounds=(0, 10),
+                                    doc="floor of useful work per kWh served [h kWh-1]")
+    method = param.Selector(default="milp", objects=["milp", "greedy"],
+                            doc="the MILP (linopy + HiGHS, greedy start) or the greedy baseline alone")
+    mip_gap = param.Number(default=0.01, bounds=(0, 1), inclusive_bounds=(True, False),
+                           doc="relative MIP gap at which the solver stops [1]")
+    time_limit = param.Number(default=600.0, allow_None=True, bounds=(0, None), inclusive_bounds=(False, True),
+                              doc="wall time of the solve [s]; null: no limit")
+    threads = param.Integer(default=1, bounds=(1, 256), doc="solver threads")
+
+    @classmethod
+    def value_problems(cls, values: dict, file: str, key: str) -> list[Problem]:
+        """Problems of the mapping-valued settings (split, peak_to_average, caps), with their key paths."""
+        probs = _tier_mapping_problems("split", values.get("split"), 0.0, 1.0, False, file, f"{key}.split")
+        if values.get("split") is not None and not probs:
+            from powerfirst.models.network import TIERS
+
+            s = values["split"]
+            if set(s) != set(TIERS) or abs(sum(float(v) for v in s.values()) - 1.0) > 1e-6:
+                probs.append(Problem(f"expected shares of all three tiers ({', '.join(TIERS)}) summing to 1, "
+                                     f"found {s}", file=file, column=f"{key}.split"))
+        probs += _tier_mapping_problems("peak_to_average", values.get("peak_to_average"), 1.0, 3.0, False, file,
+                                        f"{key}.peak_to_average")
+        probs += _tier_mapping_problems("caps", values.get("caps"), 0.0, float("inf"), True, file, f"{key}.caps")
+        years = values.get("years")
+        if years is not None:
+            if not years:
+                probs.append(Problem("expected at least one year", file=file, column=f"{key}.years"))
+            elif len(set(years)) != len(years) or list(years) != sorted(years):
+                probs.append(Problem(f"expected distinct years in increasing order, found {list(years)}", file=file,
+                                     column=f"{key}.years"))
+        start = values.get("start")
+        if start is not None:
+            try:
+                import pandas as pd
+
+                pd.Timestamp(start)
+            except (ValueError, TypeError):
+                probs.append(Problem(f"expected a date YYYY-MM-DD, found {start!r}", file=file, column=f"{key}.start"))
+        return probs
+
+
 #: section name -> class, in run order
 SECTIONS: dict[str, type[Section]] = {
     "sites": SitesSection,
@@ -234,6 +368,7 @@ SECTIONS: dict[str, type[Section]] = {
     "dispatch": DispatchSection,
     "demand": DemandSection,
     "siting": SitingSection,
+    "network": NetworkSection,
 }
 _TOP = ("name", "description", "seed")
 
@@ -257,6 +392,7 @@ class Scenario(param.Parameterized):
     dispatch = _section_param(DispatchSection)
     demand = _section_param(DemandSection)
     siting = _section_param(SitingSection)
+    network = _section_param(NetworkSection)
 
     # ------------------------------------------------------------------ dict / YAML
     def to_dict(self) -> dict:
@@ -423,6 +559,8 @@ def _section_from(cls: type[Section], key: str, value, file: str) -> tuple[Secti
             values[k] = v
     if key == "dispatch" and "scenarios" in values:
         problems += _dispatch_scenario_problems(values["scenarios"], file)
+    if hasattr(cls, "value_problems"):  # sections with mapping-valued settings check them here
+        problems += cls.value_problems(values, file, key)
     if problems:
         return None, problems
     return cls(**values), []
