@@ -592,11 +592,13 @@ def _vintage(col: str) -> str:
     return v(col)
 
 
-def _row_quantile(x: np.ndarray, q: float, valid: np.ndarray) -> np.ndarray:
-    """Quantile over the draws of the candidates not excluded (their draws are all finite); NaN else."""
-    out = np.full(x.shape[0], np.nan)
+def _row_quantile(x: np.ndarray, q, valid: np.ndarray) -> np.ndarray:
+    """Quantiles ``q`` over the draws of the candidates not excluded (their draws are all finite); NaN
+    else.  Shape ``(len(q), site)`` (one partition of the draws for every quantile)."""
+    q = np.atleast_1d(np.asarray(q, float))
+    out = np.full((len(q), x.shape[0]), np.nan)
     if valid.any():
-        out[valid] = np.quantile(np.asarray(x[valid], float), q, axis=1)
+        out[:, valid] = np.quantile(np.asarray(x[valid], float), q, axis=1)
     return out
 
 
@@ -622,8 +624,12 @@ def _assemble(cands, parts, settings, card, prof_ids, LAYER_META, wr) -> xr.Data
     else:
         p_top = np.full(len(site), np.nan)
     # rank of every candidate in every draw -> spread; rank stability of the nominal top-N
-    rank_draws = np.argsort(np.argsort(-filled, axis=0, kind="stable"), axis=0) + 1
-    rank_draws = np.where(np.isfinite(draws), rank_draws, np.nan)
+    # (the inverse permutation of one stable argsort: the same ranks as argsort(argsort(.)) at half the cost)
+    by_draw = np.argsort(-filled, axis=0, kind="stable")
+    rank_draws = np.empty(filled.shape, dtype=float)
+    np.put_along_axis(rank_draws, by_draw, np.arange(1, filled.shape[0] + 1, dtype=float)[:, None], axis=0)
+    del by_draw
+    rank_draws[~np.isfinite(draws)] = np.nan
     top_n = order[:min(max(int(settings.top_k), 20), int(valid.sum()))]
     rho = np.array([_spearman(score[top_n], draws[top_n, d]) for d in range(1, draws.shape[1])]) if len(top_n) >= 3 else np.array([np.nan])
     ttp_p = {k: np.concatenate([p["ttp"][k] for p in parts]) for k in ("p10", "p50", "p90", "mw_months", "available", "reason")}
@@ -648,10 +654,12 @@ def _assemble(cands, parts, settings, card, prof_ids, LAYER_META, wr) -> xr.Data
     ds["weight"] = ("pillar", card.tier_weights(settings.tier), {"units": "1", "long_name": f"weights of the {settings.tier} tier"})
     ds["rank"] = ("site", rank, {"units": "1", "long_name": "rank by score (1 = best)"})
     ds["p_top_k"] = ("site", p_top, {"units": "1", "long_name": f"P(in the top {k}) over the Monte Carlo draws"})
-    ds["score_p10"] = ("site", _row_quantile(draws, 0.1, valid), {"units": "1", "long_name": "P10 of the score over the draws"})
-    ds["score_p90"] = ("site", _row_quantile(draws, 0.9, valid), {"units": "1", "long_name": "P90 of the score over the draws"})
-    ds["rank_p10"] = ("site", _row_quantile(rank_draws, 0.1, valid), {"units": "1", "long_name": "P10 of the rank over the draws"})
-    ds["rank_p90"] = ("site", _row_quantile(rank_draws, 0.9, valid), {"units": "1", "long_name": "P90 of the rank over the draws"})
+    s10, s90 = _row_quantile(draws, (0.1, 0.9), valid)
+    r10, r90 = _row_quantile(rank_draws, (0.1, 0.9), valid)
+    ds["score_p10"] = ("site", s10, {"units": "1", "long_name": "P10 of the score over the draws"})
+    ds["score_p90"] = ("site", s90, {"units": "1", "long_name": "P90 of the score over the draws"})
+    ds["rank_p10"] = ("site", r10, {"units": "1", "long_name": "P10 of the rank over the draws"})
+    ds["rank_p90"] = ("site", r90, {"units": "1", "long_name": "P90 of the rank over the draws"})
     for col in layers.columns:
         if col in ("social_reason", "station"):
             ds[col] = ("site", layers[col].astype(str).to_numpy())
