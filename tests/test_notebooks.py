@@ -14,11 +14,14 @@ MUST_SHOW = {
     "40_flexibility": ("LP optimum [MUSD]", "gap [%]", "EIA-930 load, pro rata", "peak_reduction_mw"),
     "50_siting": ("P50 to first power [month]", "top-20 Spearman under +-25 % weights",
                   "overlap with nominal top 10 [sites]", "accelerator-hours per MWh [h MWh-1]"),
+    "60_network": ("the 'eu_residency' sovereignty rule is infeasible", "EU27 training demand served in",
+                   "MW the candidates can count on at confidence 0.8", "share within caps [1]", "entered the top",
+                   "MIP gaps:"),
 }
 # notebooks whose last cell shows an app inline
 SHOWS_APP = ("30_time_to_power", "40_flexibility")
 # 00 runs without ../shared/data (it skips its real-data example); the others need it
-NEEDS_SHARED = ("10_demand_growth", "20_grid_headroom", "30_time_to_power", "40_flexibility", "50_siting")
+NEEDS_SHARED = ("10_demand_growth", "20_grid_headroom", "30_time_to_power", "40_flexibility", "50_siting", "60_network")
 
 
 def test_every_notebook_is_listed():

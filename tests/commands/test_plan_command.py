@@ -179,7 +179,7 @@ def test_infeasible_sovereignty_is_exit_2(tmp_path, capsys):
     assert main(["plan", path, "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert "the 'national' sovereignty rule is infeasible" in err
-    assert "demand points of NL" in err and "none in a jurisdiction the 'national' sovereignty rule allows" in err
+    assert "points by country: NL " in err and "none in a jurisdiction the 'national' sovereignty rule allows" in err
     assert not out.exists()
 
 

@@ -165,7 +165,8 @@ def test_infeasible_sovereignty_names_the_demand_and_the_fix():
         run_network(sc)
     text = str(exc.value)
     assert "the 'national' sovereignty rule is infeasible" in text
-    assert "training demand points of NL" in text and "could be served without the rule, not under it" in text
+    assert "training demand of " in text and "points by country: NL " in text
+    assert "could be served without the rule, not under it" in text
     assert "column 'network.sovereignty'" in text
     assert "network.sovereignty_infeasible: unserved" in text
     assert not any(" of US " in p.message for p in exc.value.problems)  # US demand has US sites
@@ -193,3 +194,17 @@ def test_yaml_of_the_section_is_plain(tmp_path):
     text = Scenario.from_dict(small()).to_yaml()
     data = yaml.safe_load(text)
     assert data["network"]["years"] == [2028, 2030] and data["network"]["countries"] == ["US", "DE", "FR", "GB"]
+
+
+def test_example_scenario_loads(repo):
+    """examples/scenarios/network.yaml (the base scenario of notebook 60) loads with its settings."""
+    sc = Scenario.from_yaml(repo / "examples" / "scenarios" / "network.yaml")
+    n = sc.network
+    assert (n.regions, n.years, n.candidate_regions, n.top_n, n.market_share, n.sovereignty) == (
+        ["US", "Europe"], [2028, 2029, 2030], ["US-48", "EU27"], 20, 0.02, "none")
+    assert sc.siting.tier == "regional" and sc.siting.resolution == 3
+    import json
+
+    cells = json.loads((repo / "notebooks" / "60_network.ipynb").read_text())["cells"]
+    src = "".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+    assert 'Scenario.from_yaml(Path("..") / "examples" / "scenarios" / "network.yaml")' in src

@@ -182,8 +182,40 @@ def test_outlines_on_the_map(plan):
     o = vn.network_map(plan, int(plan["year"].values[-1]))
     path = list(o)[0]
     assert isinstance(path, hv.Path) and path.label == "state and country outlines"
-    xy = np.concatenate([p[:, :2] for p in path.split(datatype="array")])
+    xy = path.array([0, 1])
+    xy = xy[np.isfinite(xy).all(axis=1)]
     opts = hv.Store.lookup_options("bokeh", o, "plot").kwargs
     # outlines clipped to the map's box
     assert xy[:, 0].min() >= opts["xlim"][0] - 1 and xy[:, 0].max() <= opts["xlim"][1] + 1
     assert len(xy) > 100
+    # a smaller box: everything drawn inside it
+    eu = vn.network_map(plan, int(plan["year"].values[-1]), lon_range=(-5.0, 25.0), lat_range=(40.0, 60.0))
+    xy = list(eu)[0].array([0, 1])
+    xy = xy[np.isfinite(xy).all(axis=1)]
+    x, y = _merc(np.array([-5.0, 25.0]), np.array([40.0, 60.0]))
+    assert x[0] - 1 <= xy[:, 0].min() and xy[:, 0].max() <= x[1] + 1
+    assert y[0] - 1 <= xy[:, 1].min() and xy[:, 1].max() <= y[1] + 1
+    with pytest.raises(ValidationError, match="expected lon_range within"):
+        vn.network_map(plan, lon_range=(30.0, 10.0))
+
+
+def test_capacity_by_country_and_demand_served_by_group(inputs, plan):
+    from powerfirst.models.network import HOURS_PER_YEAR
+
+    dem, _ = inputs
+    y = int(plan["year"].values[-1])
+    cap = vn.capacity_by_country({"p": plan})
+    for t in TIERS:
+        assert cap.loc["total", ("p", t)] == pytest.approx(float(plan["built_mw"].sel(tier=t, year=y).sum()))
+        us = plan["site_country"].values == "US"
+        assert cap[("p", t)].get("US", 0.0) == pytest.approx(float(plan["built_mw"].sel(tier=t, year=y).values[us].sum()))
+    with pytest.raises(ValidationError, match="missing demand_mw"):
+        vn.served_by_group(plan, {"US": ["US"]})
+    p = plan.assign(demand_mw=dem["average_mw"].transpose("point", "tier", "year"))
+    tab = vn.served_by_group({"p": p}, {"US": ["US"], "FR+DE": ["FR", "DE"]}, year=y)
+    assert list(tab.index.get_level_values("group")) == ["US", "FR+DE", "other"]
+    for t in TIERS:
+        # demand-weighted served shares of the groups add up to the energy the sites deliver
+        served = (tab[f"demand_mw_{t}"] * tab[f"served_{t}"].fillna(0)).sum()
+        assert served == pytest.approx(float(plan["energy_mwh"].sel(tier=t, year=y).sum()) / HOURS_PER_YEAR, rel=1e-6)
+        assert tab[f"demand_mw_{t}"].sum() == pytest.approx(float(dem["average_mw"].sel(tier=t, year=y).sum()))

@@ -454,12 +454,13 @@ def _sovereignty_problems(ruled, free, rule: str) -> list:
     rep = ruled.infeasible
     rep = rep[[(p, t) not in before for p, t in zip(rep["point"], rep["tier"], strict=True)]]
     probs = []
-    for (country, tier), g in rep.groupby(["country", "tier"], sort=True):
-        top = g["reason"].value_counts()
-        probs.append(Problem(f"{len(g)} {tier} demand points of {country} ({g['peak_mw'].sum():,.1f} MW peak) could be "
-                             f"served without the rule, not under it: {top.index[0]}"
-                             + (f" (and {len(top) - 1} other reasons)" if len(top) > 1 else ""),
-                             column="network.sovereignty"))
+    for (tier, reason), g in rep.groupby(["tier", "reason"], sort=True):
+        by = g.groupby("country")["peak_mw"].agg(["size", "sum"]).sort_values("sum", ascending=False)
+        countries = ", ".join(f"{c} {int(r['size'])}" for c, r in by.iterrows())
+        n = len(g)
+        probs.append(Problem(f"{tier} demand of {n} point{'s' if n != 1 else ''} ({g['peak_mw'].sum():,.1f} MW peak; "
+                             f"points by country: {countries}) could be served without the rule, not under it: "
+                             f"{reason}", column="network.sovereignty"))
     return probs
 
 
@@ -487,9 +488,11 @@ def run_network(sc, screen: xr.Dataset | None = None, *, candidates=None, headro
     Returns
     -------
     xarray.Dataset
-        The plan (:func:`powerfirst.models.network.plan_dataset`) with the candidates' screen rank,
-        score and time-to-power pillar score as site coordinates; attrs add the scenario, the
-        candidate regions and the number of candidates screened.
+        The plan (:func:`powerfirst.models.network.plan_dataset`) with the average demand of every
+        point (``demand_mw``, point x tier x year [MW]), the MW every site can count on
+        (``available_mw``, site x year [MW]) and the candidates' screen rank, score and
+        time-to-power pillar score as site coordinates; attrs add the scenario, the candidate
+        regions and the number of candidates screened and passed over.
 
     Raises
     ------
@@ -546,6 +549,13 @@ def run_network(sc, screen: xr.Dataset | None = None, *, candidates=None, headro
     plan = plan_network(dem, sup, sovereignty=n.sovereignty, objective=n.objective, carbon_cap=n.carbon_cap,
                         min_work_per_kwh=n.min_work_per_kwh, caps=n.caps, max_sites_per_point=n.max_sites_per_point,
                         mip_gap=float(n.mip_gap), time_limit=n.time_limit, threads=int(n.threads), method=n.method)
+    plan["demand_mw"] = (("point", "tier", "year"),
+                         dem["average_mw"].sel(point=plan["point"].values, tier=plan["tier"].values,
+                                               year=plan["year"].values).transpose("point", "tier", "year").values,
+                         {"units": "MW", "long_name": "average demand of the point"})
+    plan["available_mw"] = (("site", "year"), sup["available_mw"].sel(site=plan["site"].values,
+                                                                     year=plan["year"].values).values,
+                            {"units": "MW", "long_name": f"MW available at confidence {n.confidence:g} (supply)"})
     c = cands.set_index("site").reindex(plan["site"].values)
     for col, name in _SCREEN_COORDS.items():
         if col in c:

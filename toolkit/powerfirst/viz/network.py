@@ -22,7 +22,7 @@ from powerfirst.errors import Problem, ValidationError
 from powerfirst.models.network import TIERS, kpis
 
 __all__ = ["TIER_COLOURS", "KPI_LABELS", "built_sites_frame", "assignment_frame", "network_map", "kpi_frame",
-           "kpi_view", "kpi_table", "built_sites", "plan_changes"]
+           "kpi_view", "kpi_table", "built_sites", "plan_changes", "capacity_by_country", "served_by_group"]
 
 #: colour of each tier in every view (ColorBrewer Dark2, distinguishable by colour-blind readers)
 TIER_COLOURS = {"training": "#1b9e77", "regional": "#d95f02", "edge": "#7570b3"}
@@ -128,16 +128,20 @@ def _box(plan: xr.Dataset, pad: float = 0.04) -> tuple[tuple[float, float], tupl
     return (max(lon0 - dx, -180.0), min(lon1 + dx, 180.0)), (max(lat0 - dy, -85.0), min(lat1 + dy, 85.0))
 
 
-def _outlines(plan: xr.Dataset) -> hv.Path:
+def _outlines(lon_r, lat_r) -> hv.Path:
+    """The outlines in the box as one NaN-separated polyline (one glyph: hundreds of separate paths
+    take seconds to render)."""
     from powerfirst.viz.siting import outline_paths
 
-    lon_r, lat_r = _box(plan)
-    return hv.Path(outline_paths(lon_r, lat_r), kdims=["easting", "northing"],
+    parts = outline_paths(lon_r, lat_r)
+    gap = np.full((1, 2), np.nan)
+    xy = np.vstack([a for part in parts for a in (part, gap)][:-1]) if parts else np.zeros((0, 2))
+    return hv.Path([xy], kdims=["easting", "northing"],
                    label="state and country outlines").opts(color="#6b6b6b", line_width=0.6, alpha=0.8)
 
 
 def _year_overlay(plan: xr.Dataset, year: int, tiers: Sequence[str], outlines: hv.Path | None, width: int,
-                  height: int, max_mw: float) -> hv.Overlay:
+                  height: int, max_mw: float, box) -> hv.Overlay:
     built = built_sites_frame(plan, year)
     lines = assignment_frame(plan, year)
     px, py = _mercator(plan["point_lon"].values, plan["point_lat"].values)
@@ -157,8 +161,10 @@ def _year_overlay(plan: xr.Dataset, year: int, tiers: Sequence[str], outlines: h
                                 vdims=["site", "built_mw", "new_mw", "energy_gwh", "country", "size"],
                                 label=f"{t} sites").opts(color=TIER_COLOURS[t], size=hv.dim("size"), line_color="black",
                                                          alpha=0.9, tools=["hover"]))
-    (x0, x1), (y0, y1) = (np.array(v) for v in _box(plan))
+    (x0, x1), (y0, y1) = box
     ex, ny = _mercator(np.array([x0, x1]), np.array([y0, y1]))
+    if height is None:  # keep the map's aspect
+        height = int(np.clip(width * (ny[1] - ny[0]) / max(ex[1] - ex[0], 1.0), 200, 900))
     return hv.Overlay(layers).opts(
         width=width, height=height, xlim=(float(ex[0]), float(ex[1])), ylim=(float(ny[0]), float(ny[1])),
         xaxis=None, yaxis=None, legend_position="right", title=f"Network plan {year}: built sites by tier, "
@@ -166,7 +172,8 @@ def _year_overlay(plan: xr.Dataset, year: int, tiers: Sequence[str], outlines: h
 
 
 def network_map(plan: xr.Dataset, year: int | None = None, *, tiers: Sequence[str] = TIERS, outlines: bool = True,
-                width: int = 860, height: int = 520):
+                lon_range: tuple[float, float] | None = None, lat_range: tuple[float, float] | None = None,
+                width: int = 860, height: int | None = None):
     """Map of the built sites by tier (size ~ sqrt(MW in place)) with a line from every served
     demand point to the site serving it, coloured by tier.
 
@@ -180,6 +187,10 @@ def network_map(plan: xr.Dataset, year: int | None = None, *, tiers: Sequence[st
         Tiers drawn (e.g. ``("regional", "edge")``: the training lines span continents).
     outlines : bool
         Draw the state and country outlines (read from the boundary files).
+    lon_range, lat_range : (float, float), optional
+        The box shown [degrees] (e.g. Europe alone); default the box of every site and point.
+    width, height : int, optional
+        Frame size [px]; the default height keeps the map's aspect.
 
     Returns
     -------
@@ -193,11 +204,18 @@ def network_map(plan: xr.Dataset, year: int | None = None, *, tiers: Sequence[st
         raise ValidationError(Problem(f"expected tiers among {', '.join(TIERS)}, found {list(tiers)}", variable="tiers"),
                               what=what)
     _check_plan(plan, ("built_mw", "serving_site", "site_lat", "point_lat"), what)
-    base = _outlines(plan) if outlines else None
+    auto_lon, auto_lat = _box(plan)
+    box = (tuple(float(v) for v in (lon_range or auto_lon)), tuple(float(v) for v in (lat_range or auto_lat)))
+    (lo0, lo1), (la0, la1) = box
+    if not (-180 <= lo0 < lo1 <= 180 and -85 <= la0 < la1 <= 85):
+        raise ValidationError(Problem(f"expected lon_range within [-180, 180] and lat_range within [-85, 85] degrees, "
+                                      f"low < high; found lon {lon_range}, lat {lat_range}", variable="lon_range"),
+                              what=what)
+    base = _outlines(*box) if outlines else None
     max_mw = float(plan["built_mw"].max()) if plan.sizes["site"] else 1.0
     if year is not None:
-        return _year_overlay(plan, _year(plan, year, what), tiers, base, width, height, max_mw)
-    return hv.HoloMap({int(y): _year_overlay(plan, int(y), tiers, base, width, height, max_mw)
+        return _year_overlay(plan, _year(plan, year, what), tiers, base, width, height, max_mw, box)
+    return hv.HoloMap({int(y): _year_overlay(plan, int(y), tiers, base, width, height, max_mw, box)
                        for y in plan["year"].values}, kdims=["year"])
 
 
@@ -359,3 +377,73 @@ def plan_changes(base: xr.Dataset, other: xr.Dataset, year: int | None = None) -
         if any(name in p.coords for p in (base, other)):
             out[col] = [float(coord(s, name)) for s in out["site"]]
     return out
+
+
+def capacity_by_country(plans, year: int | None = None) -> pd.DataFrame:
+    """MW in place by site country and tier in ``year`` (default each plan's last), one column per plan
+    and tier.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by country; columns (variant, tier) [MW]; a total row.
+    """
+    cols = {}
+    for name, plan in _plans(plans).items():
+        _check_plan(plan, ("built_mw", "site_country"), "capacity by country")
+        y = _year(plan, year, "capacity by country")
+        mw = plan["built_mw"].sel(year=y).to_pandas()  # site x tier
+        by = mw.groupby(plan["site_country"].values.astype(str)).sum()
+        for t in TIERS:
+            cols[(name, t)] = by[t]
+    out = pd.DataFrame(cols).fillna(0.0)
+    out = out[(out > 0).any(axis=1)]
+    out.loc["total"] = out.sum()
+    out.columns = pd.MultiIndex.from_tuples(out.columns, names=["variant", "tier"])
+    out.index.name = "site country"
+    return out
+
+
+def served_by_group(plans, groups: Mapping[str, Sequence[str]], year: int | None = None) -> pd.DataFrame:
+    """Share of the demand of each group of countries that the plan serves, by tier.
+
+    Parameters
+    ----------
+    plans : xarray.Dataset or mapping of str to Dataset
+        Plans with the demand of every point (``demand_mw``, as :func:`powerfirst.scenarios.run.run_network`
+        gives them; for a plan of :func:`~powerfirst.models.network.plan_network` add
+        ``plan["demand_mw"] = demand["average_mw"]``).
+    groups : mapping of str to sequence of str
+        Group name -> country codes of its demand points (e.g. ``{"EU27": EU27}``); the points of
+        no group form ``other``.
+    year : int, optional
+        Default each plan's last year.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by (variant, group): ``demand_mw_<tier>`` (average demand [MW]) and
+        ``served_<tier>`` (share of it served [1]).
+    """
+    what = "demand served by group"
+    rows = []
+    for name, plan in _plans(plans).items():
+        _check_plan(plan, ("served_share", "demand_mw", "point_country"), what)
+        y = _year(plan, year, what)
+        pc = plan["point_country"].values.astype(str)
+        label = np.full(pc.size, "other", dtype=object)
+        for g, members in groups.items():
+            label[np.isin(pc, list(members)) & (label == "other")] = g
+        for g in [*groups, "other"]:
+            m = label == g
+            if not m.any():
+                continue
+            rec = {"variant": name, "group": g}
+            for t in TIERS:
+                demand = plan["demand_mw"].sel(year=y, tier=t).values[m].astype(float)
+                share = plan["served_share"].sel(year=y, tier=t).values[m].astype(float)
+                d = float(demand.sum())
+                rec[f"demand_mw_{t}"] = d
+                rec[f"served_{t}"] = float((demand * share).sum() / d) if d > 0 else np.nan
+            rows.append(rec)
+    return pd.DataFrame(rows).set_index(["variant", "group"])
