@@ -156,6 +156,19 @@ def test_network_group_is_the_models_chain_on_the_siting_screen(tree):
 
 
 @pytest.mark.realdata
+def test_network_group_round_trips_through_the_result_store(tree, tmp_path):
+    from powerfirst.scenarios import open_results, to_zarr
+
+    sc, t = tree
+    out = to_zarr(t, tmp_path / "r.zarr")
+    back = open_results(out)["network"].to_dataset().compute()
+    plan = t["network"].to_dataset()
+    np.testing.assert_allclose(back["built_mw"].values, plan["built_mw"].values)
+    assert list(back["serving_site"].values.ravel()) == list(plan["serving_site"].values.ravel())
+    assert back.attrs["scenario_hash"] == sc.hash and back["demand_mw"].attrs["units"] == "MW"
+
+
+@pytest.mark.realdata
 def test_infeasible_sovereignty_names_the_demand_and_the_fix():
     # Dutch demand: German and French sites could serve it, the national rule forbids them
     sc = Scenario.from_dict(small(countries=["US", "DE", "FR", "NL"], sovereignty="national", method="greedy"))
