@@ -680,8 +680,8 @@ def test_widget_changes_redraw_without_running_the_screen_and_send_one_page(monk
     monkeypatch.setattr(w, "screen_sites", refuse)
     monkeypatch.setattr("powerfirst.models.siting.screen", refuse)
     doc = Document()
-    pn.Column(wb.top_select, wb.ranking).get_root(doc)
-    pn.Column(wb.map_variable, wb.map_pane).get_root(doc)
+    for col in (pn.Column(wb.top_select, wb.ranking), pn.Column(wb.map_variable, wb.map_pane)):
+        doc.add_root(col.get_root(doc))
 
     def rows_sent():
         srcs = [s for m, _ in wb.ranking._models.values() for s in m.select({"type": ColumnDataSource})]
@@ -705,6 +705,20 @@ def test_widget_changes_redraw_without_running_the_screen_and_send_one_page(monk
         title = (m[()] if isinstance(m, hv.DynamicMap) else m).opts.get().kwargs["title"]
         assert f"1,200 candidates coloured by {short_name(v)}" in title
     assert wb.state.result is ds
+    # above the rasterising threshold the map is drawn once per run and recoloured in place
+    from bokeh.models import ColorBar, Plot
+
+    monkeypatch.setattr("powerfirst.viz.siting.RASTERIZE_ABOVE", 500)
+    wb.map_variable.value = "score"
+    live = wb.map_pane.object
+    assert isinstance(live, hv.DynamicMap)
+    plot = next(iter(doc.select({"type": Plot})))
+    for v in ("hv_distance_km", "score_time_to_power"):
+        wb.map_variable.value = v
+        assert wb.map_pane.object is live and next(iter(doc.select({"type": Plot}))) is plot  # no new plot
+        assert f"1,200 candidates coloured by {short_name(v)} (rasterised)" in plot.title.text
+        unit = wb._map_ds()[v].attrs["units"]
+        assert [b.title for b in doc.select({"type": ColorBar})] == [f"{short_name(v)} [{unit}]"]
     # the same scenario again: the cached run
     assert wb.state.run().result is ds
     # a click on row 25 of the value (Panel gives the row's position in the table's value, whatever the page)

@@ -321,3 +321,41 @@ def test_candidate_frame_is_computed_once_per_screen(ds):
     b = vs._candidates(moved)
     assert b is not a and np.all(b[0]["northing"].to_numpy() > a[0]["northing"].to_numpy())
     np.testing.assert_allclose(vs.map_frame(moved)["lat"], ds["lat"].values + 1.0)
+
+
+def test_recolourable_map_changes_colour_in_place(ds):
+    """The rasterised map of a served session: a colour change re-aggregates the coloured layer and updates the
+    colour range, the colour bar's title and the title of the plot already drawn (no new plot)."""
+    import panel as pn
+    from bokeh.document import Document
+    from bokeh.models import ColorBar, GlyphRenderer, Image, Plot
+
+    m, recolour = vs.recolourable_map(ds, "score")
+    pane = pn.pane.HoloViews(m)
+    doc = Document()
+    doc.add_root(pane.get_root(doc))
+    plot = next(iter(doc.select({"type": Plot})))
+
+    def shown():
+        bars = list(doc.select({"type": ColorBar}))
+        assert len(bars) == 1
+        imgs = [r.data_source.data["image"][0] for r in doc.select({"type": GlyphRenderer})
+                if isinstance(r.glyph, Image) and r.glyph.color_mapper is bars[0].color_mapper]
+        assert len(imgs) == 1
+        return plot.title.text, bars[0].title, (bars[0].color_mapper.low, bars[0].color_mapper.high), imgs[0]
+
+    for variable, unit in (("score", "[1]"), ("price", "[USD MWh-1]"), ("hv_distance_km", "[km]")):
+        if variable != "score":
+            recolour(variable)
+        vals = _shown(ds, variable)
+        text, bar, (lo, hi), img = shown()
+        assert next(iter(doc.select({"type": Plot}))) is plot  # the same plot, updated
+        assert f"{ds.sizes['site']:,} candidates coloured by {vs.short_name(variable)} (rasterised)" in text
+        assert bar.endswith(unit) and (lo, hi) == (pytest.approx(vals.min()), pytest.approx(vals.max()))
+        px = img[np.isfinite(img)]
+        assert px.size > 20 and px.min() >= vals.min() - 1e-9 and px.max() <= vals.max() + 1e-9
+    # Phoenix has no HV distance: counted in the title, drawn light grey underneath
+    assert "without hv_distance_km (light grey)" in text
+    with pytest.raises(ValidationError, match="no variable 'nope' to colour by"):
+        recolour("nope")
+    assert shown()[1].endswith("[km]")  # unchanged

@@ -457,6 +457,8 @@ class Workbench(pn.viewable.Viewer):
                       self.kpi_table, self.moved_table):
             formatted(table)
         self._mapped: tuple | None = None  # (run on show, the run with ttp_p50_best) for the map
+        self._live: tuple | None = None  # (the run mapped, recolour) of a rasterised map drawn once per run
+        self._ranked: tuple | None = None  # (run on show, its whole ranking table)
         self.tabs = pn.Tabs(*[(name, pn.Column(sizing_mode="stretch_width")) for name in TABS], dynamic=True,
                             sizing_mode="stretch_width")
         s.param.watch(lambda *e: self._show_sites(), ["sites", "sites_label", "problems"])
@@ -711,16 +713,33 @@ class Workbench(pn.viewable.Viewer):
         if n_ranked == 0:
             self.ranking.value = pd.DataFrame({"note": ["every candidate is excluded or unscored"]})
             return
-        self.ranking.value = top_table(ds, min(n, n_ranked))
+        # the whole ranking is built once per run; "Sites shown" takes its first rows
+        if self._ranked is None or self._ranked[0] is not ds:
+            self._ranked = (ds, top_table(ds, n_ranked))
+        full = self._ranked[1]
+        self.ranking.value = full if n >= n_ranked else full.iloc[:n]
 
     def _show_map(self) -> None:
+        """The map of the run on show in the colour chosen. Above RASTERIZE_ABOVE coloured candidates the map
+        is rasterised and drawn once per run; a colour change then re-aggregates it in place
+        (:func:`~powerfirst.viz.siting.recolourable_map`) instead of sending a new plot."""
         ds = self.state.result
         if ds is None or not self.map_variable.value:
             return
-        from powerfirst.viz.siting import ranked_map
+        from powerfirst.viz.siting import RASTERIZE_ABOVE, ranked_map, recolourable_map
 
+        variable = self.map_variable.value
         try:
-            self.map_pane.object = ranked_map(self._map_ds(), self.map_variable.value, width=820)
+            mapped = self._map_ds()
+            if int((~mapped["excluded"].values.astype(bool)).sum()) <= RASTERIZE_ABOVE:
+                self._live = None
+                self.map_pane.object = ranked_map(mapped, variable, width=820)
+            elif self._live is not None and self._live[0] is mapped:
+                self._live[1](variable)
+            else:
+                obj, recolour = recolourable_map(mapped, variable, width=820)
+                self._live = (mapped, recolour)
+                self.map_pane.object = obj
         except Exception as exc:  # noqa: BLE001
             self._error(exc, "drawing the map")
 

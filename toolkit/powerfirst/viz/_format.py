@@ -24,8 +24,11 @@ def decimals(values) -> int:
     >>> decimals([17497.320217]), decimals([45.61]), decimals([1.234]), decimals([0.1723]), decimals([3.0, 4.0])
     (0, 1, 2, 3, 0)
     """
-    v = np.asarray(pd.to_numeric(pd.Series(np.ravel(np.asarray(values, dtype=object))), errors="coerce"),
-                   dtype=float)
+    arr = np.ravel(np.asarray(values))
+    if arr.dtype.kind in "fiub":
+        v = arr.astype(float, copy=False)
+    else:  # text, objects, nullable numbers: what parses as a number
+        v = np.asarray(pd.to_numeric(pd.Series(arr.astype(object)), errors="coerce"), dtype=float)
     v = np.abs(v[np.isfinite(v)])
     if not v.size or np.all(v == np.round(v)):
         return 0

@@ -28,8 +28,9 @@ from powerfirst.models.siting import PILLARS
 from powerfirst.models.siting.score import total_score
 
 __all__ = ["RASTERIZE_ABOVE", "pillar_label", "short_name", "map_frame", "outline_paths", "outline_path", "ranked_map",
-           "breakdown_frame", "pillar_breakdown", "top_table", "flag_summary", "exclusion_summary", "reweighted_ranks",
-           "reweighted_top", "reweighted_summary", "reweighted_map", "useful_work_table"]
+           "recolourable_map", "breakdown_frame", "pillar_breakdown", "top_table", "flag_summary",
+           "exclusion_summary", "reweighted_ranks", "reweighted_top", "reweighted_summary", "reweighted_map",
+           "useful_work_table"]
 
 #: above this many candidates the map is rasterised with Datashader (plain points with hover below)
 RASTERIZE_ABOVE = 5000
@@ -407,6 +408,129 @@ def ranked_map(ds: xr.Dataset, variable: str = "score", *, rasterize: bool | Non
                                                  fontsize={"title": "10pt"}))
 
 
+def _colour_range(values: np.ndarray) -> tuple[float, float]:
+    """The colour range of the values drawn [their unit]: their min and max (widened when they are one value)."""
+    v = values[np.isfinite(values)]
+    lo, hi = (float(v.min()), float(v.max())) if v.size else (0.0, 1.0)
+    if hi <= lo:
+        lo, hi = lo - 0.5 * max(abs(lo), 1e-9), hi + 0.5 * max(abs(hi), 1e-9)
+    return lo, hi
+
+
+def recolourable_map(ds: xr.Dataset, variable: str = "score", *, tiles: str | bool = False, excluded: str = "grey",
+                     cmap: str = "viridis", height: int = 520, width: int = 860):
+    """The rasterised map of :func:`ranked_map` whose colour variable changes in place.
+
+    For a served map of many candidates: changing the colour re-aggregates the coloured layer
+    (Datashader, the mean of the variable per pixel) and updates the colour range, the colour bar's
+    title and the plot title of the plot already on the page, instead of building a new plot. What
+    does not depend on the colour is drawn once: the outlines, the excluded candidates (dark grey)
+    and every other candidate in light grey underneath, which shows where the variable has no value.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        The result of :func:`powerfirst.models.siting.screen`.
+    variable : str
+        The first colour (as in :func:`ranked_map`).
+    tiles, excluded, cmap, height, width
+        As in :func:`ranked_map`.
+
+    Returns
+    -------
+    (holoviews.DynamicMap, callable)
+        The map, and ``recolour(variable)``, which colours it by another per-site variable (a
+        :class:`~powerfirst.errors.ValidationError` names a variable that cannot colour it, and the
+        map stays as it was).
+    """
+    import datashader
+    import param
+    from holoviews.operation.datashader import rasterize as rasterize_op
+
+    if excluded not in ("grey", "omit"):
+        raise ValidationError([Problem(f"excluded: expected 'grey' or 'omit', found {excluded!r}",
+                                       column="excluded")], what="ranked map")
+    _need_datashader("a recolourable map")
+    df = map_frame(ds, variable)
+    if df.empty:
+        raise ValidationError([Problem("the screen holds no candidate to map")], what="ranked map")
+    base, spacing = _candidates(ds)
+    spacing = spacing * 1.5 if np.isfinite(spacing) and spacing > 0 else None
+    ex = base["excluded"].to_numpy()
+    east, north = base["easting"].to_numpy()[~ex], base["northing"].to_numpy()[~ex]
+    gone = base[ex]
+    (x0, x1), (y0, y1) = _extent(base)
+    fw, fh = _frame(width, (x0, x1), (y0, y1), height)
+    kw = dict(frame_width=fw, frame_height=fh, xaxis=None, yaxis=None)
+    n = len(base)
+
+    def values(v: str) -> np.ndarray:
+        return map_frame(ds, v)[v].to_numpy(float)[~ex]
+
+    def title(v: str, vals: np.ndarray) -> str:
+        notes = []
+        if len(gone):
+            notes.append(f"{len(gone):,} excluded" + (" (dark grey)" if excluded == "grey" else " (not shown)"))
+        blank = int((~np.isfinite(vals)).sum())
+        if blank:
+            notes.append(f"{blank:,} without {v} (light grey)")
+        tier = ds.attrs.get("tier", "")
+        return (f"Siting screen, {tier} tier: {n:,} candidates coloured by {short_name(v)} (rasterised)"
+                + (f"; {', '.join(notes)}" if notes else ""))
+
+    first = values(variable)
+
+    class _Colour(param.Parameterized):
+        variable = param.String()
+        clim = param.Tuple((0.0, 1.0))
+        clabel = param.String()
+        title = param.String()
+
+    colour = _Colour(variable=variable, clim=_colour_range(first), clabel=_colour_label(ds, variable),
+                     title=title(variable, first))
+
+    def points(variable):
+        v = values(variable)
+        keep = np.isfinite(v)
+        return hv.Points((east[keep], north[keep], v[keep]), kdims=["easting", "northing"],
+                         vdims=[hv.Dimension("value", label=colour.clabel)])
+
+    def bar_title(plot, element):
+        bar = plot.handles.get("colorbar")
+        if bar is not None:
+            bar.title = colour.clabel
+
+    coloured = rasterize_op(hv.DynamicMap(points, streams=dict(variable=colour.param.variable)),
+                            aggregator=datashader.mean("value"), x_sampling=spacing, y_sampling=spacing)
+    coloured = coloured.opts(cmap=cmap, colorbar=True, hooks=[bar_title], **kw).apply.opts(clim=colour.param.clim)
+    under = rasterize_op(hv.Points((east, north), kdims=["easting", "northing"]), aggregator=datashader.count(),
+                         x_sampling=spacing, y_sampling=spacing).opts(cmap=[NO_DATA_COLOUR, NO_DATA_COLOUR],
+                                                                      colorbar=False, **kw)
+    layers = []
+    if tiles:
+        sources = hv.element.tiles.tile_sources
+        name = tiles if isinstance(tiles, str) else "CartoLight"
+        if name not in sources:
+            raise ValidationError([Problem(f"tiles: expected one of {', '.join(sorted(sources))} or False, found "
+                                           f"{tiles!r}", column="tiles")], what="ranked map")
+        layers.append(sources[name]())
+    layers.append(under)
+    if excluded == "grey" and len(gone):
+        layers.append(_grey_layer(gone, f"excluded ({len(gone):,}): {_reason_counts(gone['exclusion_reason'])}",
+                                  EXCLUDED_COLOUR, len(gone) > RASTERIZE_ABOVE, spacing, **kw))
+    layers += [coloured, _basemap(base)]
+    out = _compose(layers).opts(hv.opts.Overlay(xlim=(x0, x1), ylim=(y0, y1), frame_width=fw, frame_height=fh,
+                                                legend_position="bottom_left", show_legend=True,
+                                                fontsize={"title": "10pt"}))
+    out = out.apply.opts(title=colour.param.title)
+
+    def recolour(v: str) -> None:
+        vals = values(v)  # validates v (a ValidationError leaves the map as it was)
+        colour.param.update(clim=_colour_range(vals), clabel=_colour_label(ds, v), title=title(v, vals), variable=v)
+
+    return out, recolour
+
+
 # ----------------------------------------------------------------------------------------------
 # one site
 
@@ -489,7 +613,7 @@ def pillar_breakdown(ds: xr.Dataset, site: str, *, width: int = 760, wrap: int |
 
 def _p50_best(ds: xr.Dataset, idx: np.ndarray) -> np.ndarray:
     """P50 months to first power of the best path of the candidates ``idx`` [month] (NaN: no best path)."""
-    j = pd.Index(ds["path"].values.astype(str)).get_indexer(ds["best_path"].values.astype(str)[idx])
+    j = pd.Index(ds["path"].values.astype(str)).get_indexer(ds["best_path"].values[idx].astype(str))
     p50 = np.asarray(ds["ttp_p50"].transpose("site", "path").values, float)[idx]
     return np.where(j >= 0, p50[np.arange(len(idx)), np.clip(j, 0, None)], np.nan)
 
@@ -510,15 +634,18 @@ def top_table(ds: xr.Dataset, n: int = 20) -> pd.DataFrame:
                   "top table")
     idx = _ranked(ds, n, "top table")
     k = int(ds.attrs.get("top_k", 0)) or "k"
+    def text(v):  # the n rows' text only (not every candidate's)
+        return ds[v].values[idx].astype(str) if v in ds.variables else ""
+
     out = pd.DataFrame({
         "rank": ds["rank"].values[idx].astype(int),
-        "site": ds["site"].values.astype(str)[idx],
-        "name": ds["name"].values.astype(str)[idx] if "name" in ds else "",
-        "state": ds["state"].values.astype(str)[idx] if "state" in ds else "",
-        "BA": ds["ba"].values.astype(str)[idx] if "ba" in ds else "",
+        "site": text("site"),
+        "name": text("name"),
+        "state": text("state"),
+        "BA": text("ba"),
         "score [1]": np.round(ds["score"].values[idx].astype(float), 3),
         f"P(top {k}) [1]": np.round(ds["p_top_k"].values[idx].astype(float), 2),
-        "best path": ds["best_path"].values.astype(str)[idx],
+        "best path": text("best_path"),
         "P50 to first power [month]": np.round(_p50_best(ds, idx), 1),
     })
     for p in PILLARS:
@@ -532,9 +659,9 @@ def useful_work_table(ds: xr.Dataset, n: int = 10) -> pd.DataFrame:
     carbon intensity [gCO2 kWh-1]."""
     _check_screen(ds, ("rank", "accelerator_hours_per_mwh", "gco2_per_accelerator_hour"), "useful work table")
     idx = _ranked(ds, n, "useful work table")
-    out = pd.DataFrame({"rank": ds["rank"].values[idx].astype(int), "site": ds["site"].values.astype(str)[idx],
-                        "state": ds["state"].values.astype(str)[idx] if "state" in ds else "",
-                        "BA": ds["ba"].values.astype(str)[idx] if "ba" in ds else ""})
+    out = pd.DataFrame({"rank": ds["rank"].values[idx].astype(int), "site": ds["site"].values[idx].astype(str),
+                        "state": ds["state"].values[idx].astype(str) if "state" in ds else "",
+                        "BA": ds["ba"].values[idx].astype(str) if "ba" in ds else ""})
     cols = (("accelerator_hours_per_mwh", "accelerator-hours per MWh [h MWh-1]", 0),
             ("gco2_per_accelerator_hour", "gCO2 per accelerator-hour [gCO2 h-1]", 0),
             ("pue_annual", "PUE [1]", 3), ("carbon_intensity", "grid carbon intensity [gCO2 kWh-1]", 0))
