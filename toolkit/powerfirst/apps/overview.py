@@ -122,8 +122,10 @@ class Overview(pn.viewable.Viewer):
         ))
         self.table.param.watch(self._on_select, "selection")
         s.param.watch(self._refresh_table, "variable")
+        # the card is one Markdown pane whose text follows the site (a served page updates the text of the
+        # pane it holds; a function returning a new pane each time left the first site's card on the page)
         self.detail = pn.Column(
-            pn.bind(self._site_card, s.param.site),
+            pn.pane.Markdown(pn.bind(self._site_card, s.param.site), sizing_mode="stretch_width"),
             pn.pane.HoloViews(pn.bind(self._profiles, s.param.site, s.param.month), sizing_mode="stretch_width"),
             sizing_mode="stretch_width",
         )
@@ -154,9 +156,9 @@ class Overview(pn.viewable.Viewer):
         if event.new:
             self.state.site = self.table.value["site"].iloc[event.new[0]]
 
-    def _site_card(self, site):
-        """The detail card of ``site``: its id and name as the heading, then every attribute with its unit,
-        numbers to about three significant figures (text escaped)."""
+    def _site_card(self, site) -> str:
+        """The detail card of ``site`` (Markdown): its id and name as the heading, then every attribute with
+        its unit, numbers to about three significant figures (text escaped)."""
         import html
 
         from powerfirst.viz._format import format_number
@@ -170,8 +172,7 @@ class Overview(pn.viewable.Viewer):
         lines = "\n".join(f"| {html.escape(labels.get(k, k))} | {cell(v)} |" for k, v in rec.items()
                           if k not in ("lat", "lon", "name", "site"))
         name = html.escape(str(rec.get("name", site)))
-        return pn.pane.Markdown(f"### {html.escape(str(site))}: {name}\n\n| attribute | value |\n|---|---|\n{lines}",
-                                sizing_mode="stretch_width")
+        return f"### {html.escape(str(site))}: {name}\n\n| attribute | value |\n|---|---|\n{lines}"
 
     def _profiles(self, site, month):
         df = self.state.profile_frame()
