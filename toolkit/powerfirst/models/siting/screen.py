@@ -592,13 +592,57 @@ def _vintage(col: str) -> str:
     return v(col)
 
 
+def _threads() -> int:
+    import os
+
+    return max(1, min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, 8))
+
+
+def _in_slices(fn, n: int, parts: int) -> None:
+    """``fn(slice)`` over ``parts`` contiguous slices of ``range(n)`` in threads (numpy releases the GIL
+    in sorting and partitioning); every slice writes its own part of the output, so the result does
+    not depend on the number of threads."""
+    bounds = np.linspace(0, n, max(1, min(parts, n)) + 1).astype(int)
+    slices = [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
+    if len(slices) <= 1:
+        for sl in slices:
+            fn(sl)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(len(slices)) as ex:
+        list(ex.map(fn, slices))
+
+
 def _row_quantile(x: np.ndarray, q, valid: np.ndarray) -> np.ndarray:
     """Quantiles ``q`` over the draws of the candidates not excluded (their draws are all finite); NaN
-    else.  Shape ``(len(q), site)`` (one partition of the draws for every quantile)."""
+    else.  Shape ``(len(q), site)`` (one partition of the draws for every quantile, rows in threads)."""
     q = np.atleast_1d(np.asarray(q, float))
     out = np.full((len(q), x.shape[0]), np.nan)
-    if valid.any():
-        out[:, valid] = np.quantile(np.asarray(x[valid], float), q, axis=1)
+    rows = np.flatnonzero(valid)
+    if len(rows):
+        def part(sl):
+            r = rows[sl]
+            out[:, r] = np.quantile(np.asarray(x[r], float), q, axis=1)
+
+        _in_slices(part, len(rows), _threads())
+    return out
+
+
+def _draw_ranks(filled: np.ndarray) -> np.ndarray:
+    """Rank of every candidate in every draw (1 = best score; ties by candidate order), draws in
+    threads: the inverse permutation of one stable argsort per draw (the same ranks as
+    ``argsort(argsort(.))`` at half the cost)."""
+    out = np.empty(filled.shape, dtype=float)
+    ranks = np.arange(1, filled.shape[0] + 1, dtype=float)[:, None]
+
+    def part(sl):
+        by = np.argsort(-filled[:, sl], axis=0, kind="stable")
+        sub = np.empty(by.shape, dtype=float)
+        np.put_along_axis(sub, by, ranks, axis=0)
+        out[:, sl] = sub
+
+    _in_slices(part, filled.shape[1], _threads())
     return out
 
 
@@ -624,11 +668,7 @@ def _assemble(cands, parts, settings, card, prof_ids, LAYER_META, wr) -> xr.Data
     else:
         p_top = np.full(len(site), np.nan)
     # rank of every candidate in every draw -> spread; rank stability of the nominal top-N
-    # (the inverse permutation of one stable argsort: the same ranks as argsort(argsort(.)) at half the cost)
-    by_draw = np.argsort(-filled, axis=0, kind="stable")
-    rank_draws = np.empty(filled.shape, dtype=float)
-    np.put_along_axis(rank_draws, by_draw, np.arange(1, filled.shape[0] + 1, dtype=float)[:, None], axis=0)
-    del by_draw
+    rank_draws = _draw_ranks(filled)
     rank_draws[~np.isfinite(draws)] = np.nan
     top_n = order[:min(max(int(settings.top_k), 20), int(valid.sum()))]
     rho = np.array([_spearman(score[top_n], draws[top_n, d]) for d in range(1, draws.shape[1])]) if len(top_n) >= 3 else np.array([np.nan])
