@@ -80,7 +80,7 @@ def test_headroom_event_table_shows_whole_mwh_not_six_decimals():
     load = xr.DataArray(np.stack([base, 2 * base]), dims=("ba", "time"),
                         coords={"ba": ["AAA", "BBB"], "time": t, "timezone": ("ba", ["UTC", "UTC"])})
     app = Headroom(HeadroomState(Scenario(), load=load))
-    table = app._events("AAA", 0.5)  # the event table the dashboard shows for the BA and limit picked
+    table = app.events  # the event table the dashboard shows for the BA and limit picked
     floats = [c for c in table.value.columns if table.value[c].dtype.kind == "f"]
     assert floats and set(floats) <= set(table.formatters)
     for c in floats:

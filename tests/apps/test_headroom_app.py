@@ -105,3 +105,20 @@ def test_app_is_discovered():
     from powerfirst.apps import apps
 
     assert apps()["headroom"] == ("powerfirst.apps.headroom", "Headroom")
+
+
+def test_event_table_on_the_page_follows_the_ba_and_limit(load):
+    """The page holds one event table whose rows follow the BA and limit picked (a served page kept the first
+    table when a new one was made at each change)."""
+    from bokeh.document import Document
+
+    app = Headroom(HeadroomState(Scenario(), load=load))
+    doc = Document()
+    root = app.events.get_root(doc)
+    first = app.events.value.copy()
+    assert len(first) and first["energy_mwh"].is_monotonic_decreasing
+    app.ba_select.value = "BBB"
+    assert app.events.get_root(doc) is not None and app.events._models[root.ref["id"]][0] is root
+    want = app.state.events()["events"].sort_values("energy_mwh", ascending=False).head(200)
+    np.testing.assert_allclose(app.events.value["energy_mwh"], want["energy_mwh"])
+    assert not np.allclose(app.events.value["energy_mwh"].iloc[:5], first["energy_mwh"].iloc[:5])

@@ -142,15 +142,25 @@ class DemandGrowth(pn.viewable.Viewer):
         self.workloads = pn.pane.HoloViews(s.workloads, sizing_mode="stretch_width", min_height=300)
         self.table = formatted(pn.widgets.Tabulator(metrics_frame(s.metrics_table()), show_index=False,
                                                     disabled=True, sizing_mode="stretch_width", height=360))
-        self.backtest = pn.panel(pn.bind(self._backtest, s.param.ba, s.param.month, s.param.days),
-                                 sizing_mode="stretch_width", min_height=360)
+        # one pane for the session (a served page updates the object of the pane it holds; a function that
+        # returned a new pane at each change left the first one on the page)
+        if s.ba is None:
+            self.backtest = pn.pane.Markdown(self._backtest(None, s.month, s.days).object, sizing_mode="stretch_width")
+        else:
+            self.backtest = pn.pane.HoloViews(pn.bind(self._backtest_chart, s.param.ba, s.param.month, s.param.days),
+                                              sizing_mode="stretch_width", min_height=360)
 
     def _backtest(self, ba, month, days):
+        """The backtest chart of the BA picked, or a Markdown pane saying how to get hourly data."""
         frame = self.state.backtest_frame()  # computes the BA's backtest on first use
         self._refresh_table()
         if frame is None:
             return pn.pane.Markdown(f"No hourly data for backtests. {no_grid_message(self.state.scenario)}")
         return backtest_chart(frame, self.state.window_start(), days)
+
+    def _backtest_chart(self, ba, month, days):
+        out = self._backtest(ba, month, days)
+        return out if not isinstance(out, pn.pane.Markdown) else None
 
     def _refresh_table(self, *_):
         self.table.value = metrics_frame(self.state.metrics_table())

@@ -251,8 +251,14 @@ class Flexibility(pn.viewable.Viewer):
                                           sortable=False, sizing_mode="stretch_width", layout="fit_data_stretch")
         self.tradeoff = pn.pane.HoloViews(pn.bind(self._tradeoff, s.param.site, s.param.unserved_target, *settings),
                                           sizing_mode="stretch_width")
-        self.vpp_curve = pn.panel(pn.bind(self._vpp_curve, s.param.ba, *knobs), sizing_mode="stretch_width")
-        self.vpp_bars = pn.panel(pn.bind(self._vpp_bars, *knobs), sizing_mode="stretch_width")
+        # one pane each for the session: a served page updates the object of the pane it holds
+        if s.ba_load is None or not s.param.ba.objects:
+            self.vpp_curve = pn.pane.Markdown("No BA load available (the VPP view needs the EIA-930 grid cube).")
+            self.vpp_bars = pn.pane.Markdown("")
+        else:
+            self.vpp_curve = pn.pane.HoloViews(pn.bind(self._vpp_curve, s.param.ba, *knobs),
+                                               sizing_mode="stretch_width")
+            self.vpp_bars = pn.pane.HoloViews(pn.bind(self._vpp_bars, *knobs), sizing_mode="stretch_width")
 
     def _stack(self, site, scenario, week, *_):
         return dispatch_stack(self.state.hourly(), site, scenario, week)
@@ -265,17 +271,11 @@ class Flexibility(pn.viewable.Viewer):
 
     def _vpp_curve(self, ba, *_):
         v = self.state.vpp()
-        if v is None or ba is None:
-            return pn.pane.Markdown("No BA load available (the VPP view needs the EIA-930 grid cube).")
         red = float(v["peak_reduction_mw"].sel(ba=ba, scenario="custom"))
-        return pn.pane.HoloViews(vpp_duration_curve(self.state.ba_load.sel(ba=ba).values, red, ba=ba),
-                                 sizing_mode="stretch_width")
+        return vpp_duration_curve(self.state.ba_load.sel(ba=ba).values, red, ba=ba)
 
     def _vpp_bars(self, *_):
-        v = self.state.vpp()
-        if v is None:
-            return pn.pane.Markdown("")
-        return pn.pane.HoloViews(vpp_bars(v, "custom"), sizing_mode="stretch_width")
+        return vpp_bars(self.state.vpp(), "custom")
 
     def __panel__(self):
         sidebar = pn.Column(

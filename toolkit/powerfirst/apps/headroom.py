@@ -108,7 +108,10 @@ class Headroom(pn.viewable.Viewer):
         self.curve = pn.pane.HoloViews(pn.bind(self._curve, s.param.ba, s.scenario.headroom.param.limits),
                                        sizing_mode="stretch_width")
         self.heat = pn.pane.HoloViews(pn.bind(self._heat, s.param.ba, s.param.limit), sizing_mode="stretch_width")
-        self.events = pn.panel(pn.bind(self._events, s.param.ba, s.param.limit))
+        # one table for the session whose rows follow the BA and limit (a served page keeps the table it holds)
+        self.events = formatted(pn.widgets.Tabulator(pn.bind(self._events_frame, s.param.ba, s.param.limit),
+                                                     pagination="remote", page_size=10, disabled=True,
+                                                     show_index=False, sizing_mode="stretch_width"))
         self.table = formatted(pn.widgets.Tabulator(pn.bind(self._table, s.scenario.headroom.param.limits),
                                                     pagination="remote", page_size=12, disabled=True,
                                                     show_index=False, sizing_mode="stretch_width"))
@@ -124,11 +127,10 @@ class Headroom(pn.viewable.Viewer):
         return curtailment_heatmap(ev["heatmap"], title=f"{ba} at {limit:g} %: curtailed hours "
                                                         f"({ev['summary']['new_load_mw']:,.0f} MW new load)")
 
-    def _events(self, ba, limit):
+    def _events_frame(self, ba, limit) -> pd.DataFrame:
+        """The 200 largest curtailment events of the BA at the limit, largest first."""
         ev = self.state.events()["events"].copy()
-        ev = ev.sort_values("energy_mwh", ascending=False).head(200)
-        return formatted(pn.widgets.Tabulator(ev, pagination="remote", page_size=10, disabled=True, show_index=False,
-                                              sizing_mode="stretch_width"))
+        return ev.sort_values("energy_mwh", ascending=False).head(200).reset_index(drop=True)
 
     def _table(self, *_):
         return self.state.table()
