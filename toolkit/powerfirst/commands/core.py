@@ -96,7 +96,7 @@ def _cfg_serve(p: argparse.ArgumentParser):
     p.add_argument("--port", type=int, default=5006, help="port (default 5006; 0 picks a free one)")
     p.add_argument("--address", default="127.0.0.1",
                    help="address to listen on (default 127.0.0.1: this machine only; 0.0.0.0 serves every network "
-                        "interface and warns unless --basic-auth is set)")
+                        "interface and warns unless --basic-auth or --oauth-provider is set)")
     p.add_argument("--allow-websocket-origin", action="append", default=None,
                    help="another origin (host[:port]) a browser may open sessions from; default: the served host only")
     p.add_argument("--show", action="store_true", help="open a browser")
@@ -116,6 +116,32 @@ def _cfg_serve(p: argparse.ArgumentParser):
                         "a new random key per start: log-ins then end with a restart)")
     p.add_argument("--hash-password", action="store_true",
                    help="read a password from standard input, print its hash for a --basic-auth file, and exit")
+    oa = p.add_argument_group("log-in through an OpenID Connect provider (instead of --basic-auth; see README, "
+                              "Deploying)")
+    oa.add_argument("--oauth-provider", choices=["generic"], default=None,
+                    help="log users in through an OAuth 2 / OpenID Connect provider (Panel's generic provider); "
+                         "needs --oauth-key, --oauth-secret, --oauth-encryption-key, --cookie-secret and "
+                         "--oidc-issuer (or the endpoint URLs)")
+    oa.add_argument("--oauth-key", default=None, metavar="CLIENT_ID", help="client id registered with the provider")
+    oa.add_argument("--oauth-secret", default=None, metavar="SECRET|env:NAME",
+                    help="client secret registered with the provider (default $POWERFIRST_OAUTH_SECRET)")
+    oa.add_argument("--oidc-issuer", default=None, metavar="URL",
+                    help="issuer URL; the endpoints are read from URL/.well-known/openid-configuration at start")
+    oa.add_argument("--oauth-authorize-url", default=None, metavar="URL",
+                    help="authorization endpoint (instead of, or overriding, --oidc-issuer)")
+    oa.add_argument("--oauth-token-url", default=None, metavar="URL", help="token endpoint (ditto)")
+    oa.add_argument("--oauth-user-url", default=None, metavar="URL",
+                    help="userinfo endpoint (ditto; needed when the provider returns no id_token)")
+    oa.add_argument("--oauth-redirect-uri", default=None, metavar="URL",
+                    help="where the provider sends the browser back, as registered with it: https://HOST/login "
+                         "(default: the host of each request)")
+    oa.add_argument("--oauth-user-claim", default="email", metavar="CLAIM",
+                    help="claim that names the user (default email; e.g. preferred_username, sub)")
+    oa.add_argument("--oauth-scope", default=None, metavar="SCOPES",
+                    help="scopes asked for, space- or comma-separated (default 'openid email profile')")
+    oa.add_argument("--oauth-encryption-key", default=None, metavar="KEY|env:NAME",
+                    help="Fernet key (32 bytes, url-safe base64) that encrypts the tokens kept in cookies "
+                         "(default $POWERFIRST_OAUTH_ENCRYPTION_KEY)")
 
 
 def _hash_password() -> int:
@@ -143,6 +169,45 @@ def _cookie_secret(given: str | None) -> str | None:
     return secret
 
 
+_OAUTH_OPTIONS = ("oauth_key", "oauth_secret", "oidc_issuer", "oauth_authorize_url", "oauth_token_url",
+                  "oauth_user_url", "oauth_redirect_uri", "oauth_scope", "oauth_encryption_key")
+
+
+def _oauth(args, cookie_secret: str | None):
+    """The checked OAuth settings of the serve options (None without --oauth-provider).
+
+    Raises ValueError for options that do not fit together or a value of the wrong form."""
+    import os
+
+    from powerfirst.apps._workbench_serve import oauth_settings
+
+    provider = getattr(args, "oauth_provider", None)
+    if provider is None:
+        stray = [o for o in _OAUTH_OPTIONS if getattr(args, o, None)]
+        if getattr(args, "oauth_user_claim", "email") != "email":
+            stray.append("oauth_user_claim")
+        if stray:
+            names = ", ".join("--" + o.replace("_", "-") for o in stray)
+            raise ValueError(f"{names} given without --oauth-provider generic")
+        return None
+    if args.basic_auth:
+        raise ValueError("--basic-auth and --oauth-provider are two ways to log in: choose one")
+    if cookie_secret is None:
+        raise ValueError("--oauth-provider needs --cookie-secret SECRET|env:NAME (or $POWERFIRST_COOKIE_SECRET), at "
+                         "least 32 characters: it signs the log-in cookies (e.g. python -c 'import secrets; "
+                         "print(secrets.token_urlsafe(32))')")
+
+    def env_default(given, name):
+        return given or (f"env:{name}" if os.environ.get(name) else None)
+
+    return oauth_settings(key=args.oauth_key, secret=env_default(args.oauth_secret, "POWERFIRST_OAUTH_SECRET"),
+                          issuer=args.oidc_issuer, authorize_url=args.oauth_authorize_url,
+                          token_url=args.oauth_token_url, user_url=args.oauth_user_url,
+                          redirect_uri=args.oauth_redirect_uri, user_claim=args.oauth_user_claim,
+                          scopes=args.oauth_scope,
+                          encryption_key=env_default(args.oauth_encryption_key, "POWERFIRST_OAUTH_ENCRYPTION_KEY"))
+
+
 @command("serve", "serve the siting workbench and the dashboards at http://127.0.0.1:5006", _cfg_serve)
 def cmd_serve(args) -> int:
     import logging
@@ -164,8 +229,14 @@ def cmd_serve(args) -> int:
         raise ValueError(f"--num-procs must be >= 0, found {args.num_procs}")
     if args.threads is not None and args.threads < 1:
         raise ValueError(f"--threads must be >= 1, found {args.threads}")
+    secret = _cookie_secret(args.cookie_secret)
+    try:
+        oauth = _oauth(args, secret)
+    except ValueError as exc:  # options that do not fit: a usage error, as argparse's
+        _eprint(f"powerfirst serve: error: {exc}")
+        return 2
     configure(sites=args.sites, scenario=args.scenario, max_upload_mb=args.max_upload_mb)
-    extra = {"index": landing_page(),
+    extra = {"index": landing_page(signed_in=bool(args.basic_auth or oauth)),
              "websocket_max_message_size": upload_message_cap(int(args.max_upload_mb * 1e6))}
     if args.num_procs != 1:
         extra["num_procs"] = args.num_procs
@@ -173,7 +244,10 @@ def cmd_serve(args) -> int:
         import panel as pn
 
         pn.config.nthreads = args.threads
-    secret = _cookie_secret(args.cookie_secret)
+    if oauth is not None:
+        extra.update(oauth.apply())
+        _eprint(f"log-in through {oauth.authorize_url}; the provider must allow the redirect URI "
+                f"{oauth.redirect_uri or 'http(s)://<served host>'}")
     if args.basic_auth:
         extra["auth_provider"] = auth_provider(read_credentials(args.basic_auth))
         if secret is None:
@@ -181,9 +255,10 @@ def cmd_serve(args) -> int:
             _eprint("note: no --cookie-secret or $POWERFIRST_COOKIE_SECRET: log-ins last until the server restarts")
     if secret is not None:
         extra["cookie_secret"] = secret
-    if args.address not in ("127.0.0.1", "localhost", "::1") and not args.basic_auth:
+    if args.address not in ("127.0.0.1", "localhost", "::1") and not (args.basic_auth or oauth):
         _eprint(f"warning: serving on {args.address or 'every interface'} without authentication: anyone who can "
-                "reach this machine can use the workbench and upload files; set --basic-auth (see README, Deploying)")
+                "reach this machine can use the workbench and upload files; set --basic-auth or --oauth-provider "
+                "(see README, Deploying)")
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     pf_log = logging.getLogger("powerfirst")
