@@ -9,6 +9,8 @@ NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9]*.ipynb"))
 
 # what a notebook's outputs must show, beyond running without error
 MUST_SHOW = {
+    "05_workbench": ("candidates screened in", "sum of the pillar contributions", "P50 to first power [month]",
+                     "moved up [ranks]"),
     "30_time_to_power": ("fitted P50 [month]", "2010-2014", "TC1", "fitted by 60 months [1]", "empirical by 60 months [1]",
                          "grid process alone P50 [month]", "fastest path", "inside P10-P90"),
     "40_flexibility": ("LP optimum [MUSD]", "gap [%]", "EIA-930 load, pro rata", "peak_reduction_mw"),
@@ -19,9 +21,9 @@ MUST_SHOW = {
                    "MIP gaps:"),
 }
 # notebooks whose last cell shows an app inline
-SHOWS_APP = ("30_time_to_power", "40_flexibility")
+SHOWS_APP = ("05_workbench", "30_time_to_power", "40_flexibility")
 # 00 runs without ../shared/data (it skips its real-data example); the others need it
-NEEDS_SHARED = ("10_demand_growth", "20_grid_headroom", "30_time_to_power", "40_flexibility", "50_siting", "60_network")
+NEEDS_SHARED = ("05_workbench", "10_demand_growth", "20_grid_headroom", "30_time_to_power", "40_flexibility", "50_siting", "60_network")
 
 
 def test_every_notebook_is_listed():
