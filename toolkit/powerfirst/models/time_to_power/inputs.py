@@ -79,6 +79,9 @@ def check_stage_table(table: pd.DataFrame, *, file: str = "<stage table>", site_
         if not size_class_ok(row.get("size_class", "")):
             bad(f"unknown size class {row.get('size_class')!r}; expected '', <100, 100-300, 300-1000, >1000 or "
                 "'low-high' [MW]", "size_class")
+        if not start_years_ok("" if _blank(row.get("start_years", "")) else row.get("start_years")):
+            bad(f"unknown start_years {row.get('start_years')!r}; expected '' (any start), 'YYYY', '-YYYY' (up to "
+                "and including), 'YYYY-' (from) or 'YYYY-YYYY'", "start_years")
         ft = row.get("facility_type", "")
         ft = "" if _blank(ft) else str(ft).strip()
         if ft and ft not in FACILITY_TYPES:
@@ -388,6 +391,30 @@ def _size_match(label: str, mw: float) -> bool:
     return lo <= mw < hi
 
 
+def _years_match(label: str, year: int) -> bool:
+    """Does a start-year label ('' = any, '-2021', '2022-2023', '2024-', '2021') hold ``year``?"""
+    label = str(label or "").strip()
+    if not label:
+        return True
+    lo, sep, hi = label.partition("-")
+    lo = int(lo) if lo.strip() else -10**9
+    hi = (int(hi) if hi.strip() else 10**9) if sep else lo
+    return lo <= int(year) <= hi
+
+
+def start_years_ok(label) -> bool:
+    """Is ``label`` a start-year range: '', 'YYYY', '-YYYY', 'YYYY-' or 'YYYY-YYYY' (low <= high)?"""
+    import re
+
+    label = str(label or "").strip()
+    if not label:
+        return True
+    m = re.fullmatch(r"(\d{4})?(-)?(\d{4})?", label)
+    if not m or not (m.group(1) or m.group(3)) or (not m.group(2) and m.group(3)):
+        return False
+    return not (m.group(1) and m.group(3)) or int(m.group(1)) <= int(m.group(3))
+
+
 def size_class_ok(label) -> bool:
     from powerfirst.models.time_to_power.graph import SIZE_CLASSES
 
@@ -473,7 +500,7 @@ def prepare(sites, paths: Sequence[str] | str = PATHS, *, stages: pd.DataFrame |
                                     f"{', '.join(BRIDGE_TECHNOLOGIES)}", column="bridge_technology", site=s))
     table = read_stage_table() if stages is None else stages.copy()
     table["stage"] = table["stage"].astype(str).replace(STAGE_ALIASES)
-    for c in ("size_class", "covers", "region", "facility_type"):
+    for c in ("size_class", "covers", "region", "facility_type", "start_years"):
         if c not in table.columns:
             table[c] = ""
         table[c] = table[c].fillna("").astype(str).str.strip()
@@ -574,11 +601,16 @@ def prepare(sites, paths: Sequence[str] | str = PATHS, *, stages: pd.DataFrame |
     # sites share their rows by group: (BA, country, facility type, the size classes their target falls in)
     labels = sorted({c for c in table["size_class"].unique() if c})
     fits = np.array([[_size_match(c, t) for c in labels] for t in target], bool).reshape(n, len(labels))
+    # the year of each site's start selects the rows of stages whose durations changed over time
+    # (column ``start_years``: equipment lead times of the year the project starts)
+    years = df["start_date"].dt.year.to_numpy(int)
+    periods = sorted({c for c in table["start_years"].unique() if c})
+    yfits = np.array([[_years_match(c, y) for c in periods] for y in years], bool).reshape(n, len(periods))
     group_of: dict[tuple, int] = {}
     ginv = np.empty(n, np.int64)
     first = []
     for i in range(n):
-        g = group_of.setdefault((bas[i], ccs[i], fts[i], fits[i].tobytes()), len(group_of))
+        g = group_of.setdefault((bas[i], ccs[i], fts[i], fits[i].tobytes(), yfits[i].tobytes()), len(group_of))
         if g == len(first):
             first.append(i)
         ginv[i] = g
@@ -596,6 +628,9 @@ def prepare(sites, paths: Sequence[str] | str = PATHS, *, stages: pd.DataFrame |
             rec = None
             for region in (bas[i], reg_of.get(bas[i], ""), ccs[i], "") if by_region else ():
                 at = by_region.get(region, ())
+                # rows for the site's start year first, then rows for any year; size class first in each
+                at = [r for r in at if r["start_years"] and _years_match(r["start_years"], years[i])] or \
+                    [r for r in at if not r["start_years"]]
                 pick = [r for r in at if r["size_class"] and _size_match(r["size_class"], target[i])] or \
                     [r for r in at if not r["size_class"]]
                 if pick:
@@ -607,7 +642,8 @@ def prepare(sites, paths: Sequence[str] | str = PATHS, *, stages: pd.DataFrame |
                 rec = rows.iloc[0].to_dict()
             chosen[(name, g)] = rec
             lbl.append(f"{rec.get('region') or 'default'}/{rec.get('size_class') or 'any size'}"
-                       + (f"/{rec['facility_type']}" if rec.get("facility_type") else ""))
+                       + (f"/{rec['facility_type']}" if rec.get("facility_type") else "")
+                       + (f"/start {rec['start_years']}" if rec.get("start_years") else ""))
         row_used[name] = np.array(lbl, object)[ginv]
 
     def rec_of(name, i):
