@@ -37,3 +37,27 @@ def test_unreachable_scheduler_says_how_to_fix(monkeypatch):
     with pytest.raises(OSError, match="unset POWERFIRST_SCHEDULER"):
         client(timeout=2)
     assert os.environ["POWERFIRST_SCHEDULER"] == "tcp://127.0.0.1:9"
+
+
+def _numba_threads_in_task():
+    import numba
+
+    from powerfirst.compute import worker_numba_threads
+
+    with worker_numba_threads():
+        inside = numba.get_num_threads()
+    return inside, numba.get_num_threads()
+
+
+@pytest.mark.slow
+def test_numba_kernels_on_a_worker_use_the_worker_threads():
+    """A one-thread worker runs numba's parallel kernels on one thread (not one per core: two such
+    workers would run four threads on two cores); the process's setting is restored after."""
+    import numba
+
+    with client(n_workers=1, threads_per_worker=1, processes=True) as c:
+        inside, after = c.submit(_numba_threads_in_task, pure=False).result()
+    assert inside == 1
+    assert after == numba.config.NUMBA_NUM_THREADS
+    # outside a worker nothing changes
+    assert _numba_threads_in_task() == (numba.get_num_threads(), numba.get_num_threads())

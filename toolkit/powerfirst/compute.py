@@ -17,8 +17,9 @@ remote one: only the caller decides where ``.compute()`` runs.
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 
-__all__ = ["client", "scheduler_address"]
+__all__ = ["client", "scheduler_address", "worker_numba_threads"]
 
 
 def scheduler_address(address: str | None = None) -> str | None:
@@ -85,3 +86,30 @@ def client(address: str | None = None, *, n_workers: int | None = None, threads_
         dashboard_address=":8787" if dashboard else None,
         **cluster_kwargs,
     )
+
+
+@contextmanager
+def worker_numba_threads():
+    """Inside a Dask worker, numba's parallel kernels use at most the worker's threads.
+
+    Numba starts one thread per core in every process: two one-thread workers on two cores would
+    each run a parallel kernel on two threads (four threads on two cores), and a one-thread worker
+    would use two cores while the scheduler counts one.  Outside a worker this does nothing.
+    """
+    try:
+        from distributed import get_worker
+
+        worker = get_worker()
+    except (ImportError, ValueError):
+        yield
+        return
+    import numba
+
+    state = getattr(worker, "state", worker)
+    n = int(getattr(state, "nthreads", 0) or getattr(worker, "nthreads", 0) or 0)
+    old = numba.get_num_threads()
+    numba.set_num_threads(max(1, min(n or old, old)))
+    try:
+        yield
+    finally:
+        numba.set_num_threads(old)
