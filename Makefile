@@ -24,13 +24,18 @@ help:
 	@sed -n '2,7p' Makefile
 
 $(BIN)/python:
+	@echo "creating the virtual environment $(VENV) ..."
 	$(PYTHON) -m venv $(VENV)
 
+# pip shows what it collects and downloads (progress bars on a terminal): the first install takes minutes
 $(VENV)/.installed-run: pyproject.toml | $(BIN)/python
-	$(PIP) install -q -e . $(QUIET_PIP)
-	touch $@
+	@echo "installing powerfirst and its dependencies into $(VENV) (a few minutes the first time) ..."
+	$(PIP) install --progress-bar on -e . $(QUIET_PIP)
+	@touch $@
+	@echo "installed powerfirst into $(VENV)"
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	@echo "installing powerfirst with its test extras into $(VENV) (a few minutes the first time) ..."
 	$(PIP) install -q -e '.[test]' $(QUIET_PIP)
 	touch $@ $(VENV)/.installed-run
 
@@ -41,7 +46,9 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 cubes: $(VENV)/.installed-run
 	$(BIN)/powerfirst demo --no-serve
 
+# powerfirst demo says each step: building the default cubes, then serving at http://127.0.0.1:$(PORT)
 demo: $(VENV)/.installed-run
+	@echo "starting the demo (powerfirst demo --port $(PORT)) ..."
 	$(BIN)/powerfirst demo --port $(PORT)
 
 test: $(VENV)/.installed-test

@@ -393,6 +393,7 @@ def test_serving_everywhere_with_oauth_does_not_warn_and_reads_the_issuer(oauth_
     assert "warning: serving on" not in text, text
     assert f"log-in through {idp.issuer}/authorize; the provider must allow the redirect URI {url}/login" in text
     assert ("discovery", {}) in idp.calls
+    assert f"serving at {url} (" in text  # on every interface, a browser here opens 127.0.0.1
 
 
 def test_a_visit_without_a_log_in_goes_to_the_provider(oauth_workbench, idp):

@@ -266,8 +266,17 @@ def cmd_serve(args) -> int:
         pf_log.addHandler(handler)
         pf_log.setLevel(logging.INFO)
     origins = websocket_origins(args.address, args.port, args.allow_websocket_origin)
+    _eprint(f"serving at {_served_url(args.address, args.port)} (the first page of a session takes a few "
+            "seconds; Ctrl+C stops) ...")
     serve(port=args.port, address=args.address, show=args.show, websocket_origin=origins, **extra)
     return 0
+
+
+def _served_url(address: str, port: int) -> str:
+    """The address a browser on this machine opens, as text for the start-up line."""
+    host = "127.0.0.1" if address in ("", "0.0.0.0", "::") else address
+    host = f"[{host}]" if ":" in host else host
+    return f"http://{host}:{port}" if port else f"http://{host} on a free port (printed below)"
 
 
 def _cfg_demo(p: argparse.ArgumentParser):
@@ -280,8 +289,13 @@ def _cfg_demo(p: argparse.ArgumentParser):
 def cmd_demo(args) -> int:
     from powerfirst.cubes.default import demo_energy_path, ensure_demo_cubes
 
+    path = demo_energy_path()
+    if args.rebuild or not path.exists():
+        _eprint(f"building the default cubes: the demo sites' energy cube ({path}, under a minute) ...")
+    else:
+        _eprint(f"checking the default cubes ({path}) ...")
     ensure_demo_cubes(rebuild=args.rebuild)
-    _eprint(f"default cubes ready ({demo_energy_path()})")
+    _eprint(f"default cubes ready ({path})")
     if args.no_serve:
         return 0
     return cmd_serve(args)
