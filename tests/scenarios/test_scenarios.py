@@ -182,6 +182,8 @@ def test_demo_scenario_file_runs(repo, tmp_path):
         path = repo / "examples" / "scenarios" / name
         data = Scenario.from_dict(__import__("yaml").safe_load(path.read_text()), file=str(path))
         assert data.name
+    # files the example names exist in a checkout (the shared data aside): from_yaml checks them
+    assert Scenario.from_yaml(repo / "examples" / "scenarios" / "custom_sites.yaml").sites.source.endswith("sites.csv")
 
 
 def test_defaults_follow_the_models():
