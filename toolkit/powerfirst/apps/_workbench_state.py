@@ -282,13 +282,15 @@ def apply_scenario(target, source) -> None:
 # ------------------------------------------------------------------------------------------ runs
 
 
-def screen_sites(scenario, sites: xr.Dataset) -> xr.Dataset:
+def screen_sites(scenario, sites: xr.Dataset, *, should_stop=None) -> xr.Dataset:
     """The siting screen of ``scenario`` on ``sites`` (a copy of the scenario screens the given sites,
-    whatever its ``siting.candidates``)."""
+    whatever its ``siting.candidates``).  ``should_stop(stage, done, total)``: the screen's stop and
+    progress hook (:func:`powerfirst.models.siting.screen`; a true answer raises
+    :class:`powerfirst.models.siting.Cancelled`)."""
     from powerfirst.scenarios.run import run_siting
 
     sc = scenario.copy(**{"siting.candidates": "sites"})
-    return run_siting(sc, sites=sites)
+    return run_siting(sc, sites=sites, should_stop=should_stop)
 
 
 _LAYERS_LOCK = threading.Lock()

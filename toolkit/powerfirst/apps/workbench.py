@@ -54,6 +54,7 @@ from powerfirst.apps._workbench_state import (
     user_message,
 )
 from powerfirst.errors import Problem, ValidationError
+from powerfirst.models.siting import Cancelled
 from powerfirst.scenarios.spec import SECTIONS, Scenario, check_name
 
 __app__ = ("workbench", "Workbench")
@@ -405,6 +406,9 @@ class Workbench(pn.viewable.Viewer):
         # Run tab
         self.run_button = pn.widgets.Button(name="Run the siting screen", button_type="primary")
         self.run_button.on_click(self._on_run)
+        self.cancel_button = pn.widgets.Button(name="Cancel", button_type="warning", disabled=True)
+        self.cancel_button.on_click(self._on_cancel)
+        self._cancel: threading.Event | None = None  # set to stop the run going (None: no run going)
         self.progress = pn.indicators.Progress(active=False, value=-1, sizing_mode="stretch_width", visible=False)
         self.stage = pn.pane.HTML("", sizing_mode="stretch_width")
         self.runs_table = pn.widgets.Tabulator(s.runs_frame(), show_index=False, disabled=True,
@@ -500,7 +504,7 @@ class Workbench(pn.viewable.Viewer):
         run = [pn.pane.Markdown("Runs the siting screen of the scenario on the sites. Each run is kept under the "
                                 "scenario's name (change the name to keep another run for the Compare tab); a run "
                                 "already computed for the same scenario and sites is reused."),
-               self.run_button, self.progress, self.stage, self.runs_table]
+               pn.Row(self.run_button, self.cancel_button), self.progress, self.stage, self.runs_table]
         ranking = [self.top_select, self.ranking]
         mapc = [self.map_variable, self.map_pane]
         drill = [self.site_select, self.site_text, self.breakdown, self.explain_table, self.ttp_pane, self.ttp_table]
@@ -620,7 +624,10 @@ class Workbench(pn.viewable.Viewer):
     # ---------------------------------------------------------------- run
     async def _on_run(self, event=None) -> None:
         s = self.state
+        cancel = self._cancel = threading.Event()
         self.run_button.disabled = True
+        self.cancel_button.disabled = False
+        self.progress.value = -1
         self.progress.visible, self.progress.active = True, True
         try:
             s.check_run()
@@ -630,17 +637,21 @@ class Workbench(pn.viewable.Viewer):
             t0 = time.perf_counter()
             loop = asyncio.get_running_loop()
             if ds is None:
-                if not SCREEN_LOCK.acquire(blocking=False):
-                    self.stage.object = _message_html("Waiting for another run on this server to finish …")
-                    await loop.run_in_executor(None, SCREEN_LOCK.acquire)
+                waiting = False
+                while not SCREEN_LOCK.acquire(blocking=False):  # a cancel while waiting frees the queue place
+                    if not waiting:
+                        self.stage.object = _message_html("Waiting for another run on this server to finish …")
+                        waiting = True
+                    if cancel.is_set():
+                        raise Cancelled("cancelled while waiting for another run")
+                    await asyncio.sleep(0.2)
                 try:
                     self.stage.object = _message_html("Stage 1 of 3: reading the reference layers (grid, plants, "
                                                       "population, water, hazards; once per server) …")
                     await loop.run_in_executor(None, reference_layers, sc)
-                    n = snap["sites"].sizes["site"]
-                    self.stage.object = _message_html(f"Stage 2 of 3: screening {n:,} sites (layers, time to power, "
-                                                      f"{sc.siting.draws} Monte Carlo draws) …")
-                    ds = await loop.run_in_executor(None, screen_sites, sc, snap["sites"])
+                    if cancel.is_set():
+                        raise Cancelled("cancelled after reading the reference layers")
+                    ds = await self._screen(loop, cancel, sc, snap["sites"])
                 finally:
                     SCREEN_LOCK.release()
             self.stage.object = _message_html("Stage 3 of 3: drawing the ranking, map and drill-down …")
@@ -649,12 +660,54 @@ class Workbench(pn.viewable.Viewer):
                                               f"{ds.sizes['site']:,} candidates, {int(ds['excluded'].sum()):,} "
                                               "excluded.", "ok")
             self._info("")
+        except Cancelled:
+            shown = f" (run {s.run_name} is still on show)" if s.run_name else ""
+            self.stage.object = _message_html(f"Run cancelled: nothing was changed{shown}.")
         except Exception as exc:  # noqa: BLE001
             self.stage.object = ""
             self._error(exc, "running the screen")
         finally:
+            self._cancel = None
             self.run_button.disabled = False
+            self.cancel_button.disabled = True
             self.progress.active, self.progress.visible = False, False
+
+    async def _screen(self, loop, cancel: threading.Event, sc: Scenario, sites: xr.Dataset) -> xr.Dataset:
+        """The screen in a worker thread; the stage line follows its blocks, and ``cancel`` stops it at
+        the next batch or block (:class:`~powerfirst.models.siting.Cancelled`)."""
+        import functools
+
+        seen = {"stage": "", "done": 0, "total": 0}
+
+        def should_stop(stage: str, done: int, total: int) -> bool:  # called in the worker thread
+            seen.update(stage=stage, done=done, total=total)
+            return cancel.is_set()
+
+        n = sites.sizes["site"]
+        head = f"Stage 2 of 3: screening {n:,} sites (layers, time to power, {sc.siting.draws} Monte Carlo draws)"
+        self.stage.object = _message_html(head + " …")
+        fut = loop.run_in_executor(None, functools.partial(screen_sites, sc, sites, should_stop=should_stop))
+        shown = None
+        while True:
+            done, _ = await asyncio.wait({fut}, timeout=0.25)
+            if done:
+                return fut.result()
+            now = (seen["stage"], seen["done"], seen["total"])
+            if now == shown or not now[2] or cancel.is_set():
+                continue
+            shown = now
+            stage, k, total = now
+            what = "time-to-power profiles, batch" if stage == "profiles" else "block"
+            self.stage.object = _message_html(f"{head}: {what} {min(k + 1, total)} of {total} …")
+            if stage == "blocks":
+                self.progress.value = int(100 * k / total)
+
+    def _on_cancel(self, event=None) -> None:
+        """Stop the run going: the screen stops at its next batch or block and the run on show stays."""
+        if self._cancel is not None and not self._cancel.is_set():
+            self._cancel.set()
+            self.cancel_button.disabled = True
+            self.stage.object = _message_html("Cancelling: the screen stops at its next block …")
 
     def _show_runs(self) -> None:
         self.runs_table.value = self.state.runs_frame()

@@ -321,9 +321,11 @@ def siting_candidates(sc, sites=None):
     return siting.annotate(cands)
 
 
-def run_siting(sc, headroom: xr.Dataset | None = None, *, sites=None, client=None, progress: bool = False) -> xr.Dataset:
+def run_siting(sc, headroom: xr.Dataset | None = None, *, sites=None, client=None, progress: bool = False,
+               should_stop=None) -> xr.Dataset:
     """The siting screen of a scenario: the headroom model's BA headroom at ``headroom.flexible_limit``
-    where the scenario has grid data, else the published headroom (Norris et al. 2025)."""
+    where the scenario has grid data, else the published headroom (Norris et al. 2025).
+    ``should_stop``: the screen's stop and progress hook (:func:`powerfirst.models.siting.screen`)."""
     from powerfirst.models import siting
 
     s = sc.siting
@@ -339,7 +341,7 @@ def run_siting(sc, headroom: xr.Dataset | None = None, *, sites=None, client=Non
                     for b in headroom["ba"].values}
         ctx = dataclasses.replace(ctx, headroom={**ctx.headroom, **computed})
     return siting.screen(siting_candidates(sc, sites), settings=settings, weights=s.weights, client=client,
-                         chunk=s.chunk, ctx=ctx, progress=progress)
+                         chunk=s.chunk, ctx=ctx, progress=progress, should_stop=should_stop)
 
 
 # ---------------------------------------------------------------------------------------------- network

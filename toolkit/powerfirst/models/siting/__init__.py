@@ -17,10 +17,18 @@ from .candidates import (
 )
 from .layers import LAYER_META, SitingContext, compute_layers, headroom_at, load_context
 from .score import PILLARS, TIERS, Scorecard, load_scorecard, pillar_scores, total_score
-from .screen import SCREEN_PATHS, ScreenSettings, explain, screen, ttp_profiles, weight_sensitivity
+from .screen import (
+    SCREEN_PATHS,
+    Cancelled,
+    ScreenSettings,
+    explain,
+    screen,
+    ttp_profiles,
+    weight_sensitivity,
+)
 
 __all__ = [
-    "LAYER_META", "MAX_CANDIDATES", "PILLARS", "SCREEN_PATHS", "TIERS", "Scorecard", "ScreenSettings",
+    "Cancelled", "LAYER_META", "MAX_CANDIDATES", "PILLARS", "SCREEN_PATHS", "TIERS", "Scorecard", "ScreenSettings",
     "SitingContext", "annotate", "compute_layers", "datacentre_candidates", "explain", "grid_candidates",
     "headroom_at", "load_context", "load_scorecard", "pillar_scores", "plant_candidates", "screen",
     "site_candidates", "ttp_profiles", "total_score", "weight_sensitivity",

@@ -28,7 +28,7 @@ from powerfirst.errors import Problem, ValidationError
 
 from .score import PILLARS, TIERS, Scorecard, load_scorecard, pillar_scores, total_score
 
-__all__ = ["SCREEN_PATHS", "ScreenSettings", "screen", "ttp_profiles", "weight_sensitivity", "explain"]
+__all__ = ["SCREEN_PATHS", "Cancelled", "ScreenSettings", "screen", "ttp_profiles", "weight_sensitivity", "explain"]
 
 #: the time-to-power paths of the screen (the bridge and on-site paths need site options a
 #: generated candidate does not have; a user's sites may name them with ``paths``)
@@ -38,6 +38,19 @@ SCREEN_PATHS = ("grid_firm", "grid_flexible", "existing_service", "colocation")
 _PROFILE_COLUMNS = ("ba", "target_mw", "existing_service_mw", "colocated_plant_mw", "upgrade_class",
                     "firm_headroom_mw", "bridge_mw", "gas_option_mw", "solar_option_mw", "storage_option_mwh",
                     "land_status", "permitting_status", "start_date", "request_date")
+
+
+class Cancelled(Exception):  # noqa: N818 - a stop asked for, not an error of the input
+    """The screen was stopped by its ``should_stop`` hook (:func:`screen`): nothing is returned."""
+
+
+def _stop_if(should_stop, stage: str, done: int, total: int, client=None, futures=None) -> None:
+    """Ask ``should_stop(stage, done, total)``; on a true answer cancel the Dask ``futures`` and raise
+    :class:`Cancelled`."""
+    if should_stop is not None and should_stop(stage, done, total):
+        if client is not None and futures:
+            client.cancel(futures)
+        raise Cancelled(f"the screen was cancelled ({stage}: {done} of {total} done)")
 
 
 @dataclass(frozen=True)
@@ -218,8 +231,11 @@ def _run_profiles(rows: list[dict], settings: ScreenSettings, headroom: dict) ->
         ba = str(row.get("ba") or "")
         share = headroom[ba] if ba in headroom else DEFAULT_FLEXIBLE_FRACTION * _need_mw(row)
         flex[ba] = share if ba in headroom else flex.get(ba, 0.0) + share
-    ds = time_to_power(df, list(settings.paths), draws=settings.ttp_draws, seed=settings.seed, start=settings.start,
-                       horizon=settings.horizon, tornado=False, flexible_mw=flex)
+    from powerfirst.compute import worker_numba_threads
+
+    with worker_numba_threads():  # on a worker: its own threads, not one per core of the machine
+        ds = time_to_power(df, list(settings.paths), draws=settings.ttp_draws, seed=settings.seed,
+                           start=settings.start, horizon=settings.horizon, tornado=False, flexible_mw=flex)
     q = {float(v): i for i, v in enumerate(ds["quantile"].values)}
     fp = ds["first_power"].values
     out = []
@@ -255,12 +271,13 @@ def _batches(rows: list[dict], headroom: dict, size: int) -> list[list[dict]]:
 
 
 def ttp_profiles(cands: pd.DataFrame, settings: ScreenSettings, card: Scorecard, headroom: dict,
-                 client=None, group: int = 64) -> tuple[np.ndarray, pd.DataFrame]:
+                 client=None, group: int = 64, should_stop=None) -> tuple[np.ndarray, pd.DataFrame]:
     """Profile id of every candidate, and the engine's results per unique profile.
 
     Returns ``(profile_of_candidate, table)`` where the table is indexed by profile with arrays
     over ``settings.paths``: ``p10``, ``p50``, ``p90`` [month] to first power, ``mw_months``
-    [MW-month] by the horizon, ``prob_never`` [1], ``available``, ``reason``."""
+    [MW-month] by the horizon, ``prob_never`` [1], ``available``, ``reason``.  ``should_stop`` is
+    asked between batches of profiles (stage ``"profiles"``, as in :func:`screen`)."""
     prof = _profile_frame(cands, settings, card)
     ids = _profile_ids(prof)
     prof["profile"] = ids
@@ -268,9 +285,18 @@ def ttp_profiles(cands: pd.DataFrame, settings: ScreenSettings, card: Scorecard,
     parts = _batches(uniq.to_dict("records"), headroom, group)
     if client is not None:
         futs = client.map(_run_profiles, parts, settings=settings, headroom=headroom, pure=True)
+        if should_stop is not None:
+            from distributed import as_completed
+
+            _stop_if(should_stop, "profiles", 0, len(futs), client, futs)
+            for i, _ in enumerate(as_completed(futs), 1):
+                _stop_if(should_stop, "profiles", i, len(futs), client, futs)
         results = [r for part in client.gather(futs) for r in part]
     else:
-        results = [r for part in parts for r in _run_profiles(part, settings, headroom)]
+        results = []
+        for i, part in enumerate(parts):
+            _stop_if(should_stop, "profiles", i, len(parts))
+            results += _run_profiles(part, settings, headroom)
     table = pd.DataFrame(results).set_index("profile")
     return ids, table
 
@@ -512,7 +538,7 @@ def _spearman(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def screen(candidates: pd.DataFrame, *, settings: ScreenSettings | None = None, weights=None, client=None,
-           chunk: int = 4096, ctx=None, progress: bool = False) -> xr.Dataset:
+           chunk: int = 4096, ctx=None, progress: bool = False, should_stop=None) -> xr.Dataset:
     """Screen candidates: every layer, pillar score, total score, rank and P(top-k).
 
     Parameters
@@ -530,6 +556,12 @@ def screen(candidates: pd.DataFrame, *, settings: ScreenSettings | None = None, 
         Candidates per block.
     ctx : SitingContext, optional
         Reference tables (default :func:`~powerfirst.models.siting.layers.load_context`).
+    should_stop : callable, optional
+        A cooperative stop and progress hook, called as ``should_stop(stage, done, total)``: before
+        every batch of time-to-power profiles (``stage="profiles"``) and every block of candidates
+        (``stage="blocks"``; with a client, each time a block finishes), ``done`` of ``total``
+        finished.  A true answer stops the screen: the Dask futures are cancelled and
+        :class:`Cancelled` is raised.
 
     Returns
     -------
@@ -557,7 +589,7 @@ def screen(candidates: pd.DataFrame, *, settings: ScreenSettings | None = None, 
         cands = cands.assign(kind="user")
     ctx = ctx or load_context(float(settings.curtailment_limit))
     n = len(cands)
-    prof_ids, ttp_tab = ttp_profiles(cands, settings, card, ctx.headroom, client=client)
+    prof_ids, ttp_tab = ttp_profiles(cands, settings, card, ctx.headroom, client=client, should_stop=should_stop)
     wdraws = weight_draws(card, settings.tier, int(settings.draws), settings.seed, wr)
     bounds = [(a, min(a + int(chunk), n)) for a in range(0, n, int(chunk))]
     if client is not None:
@@ -566,15 +598,19 @@ def screen(candidates: pd.DataFrame, *, settings: ScreenSettings | None = None, 
         futs = [client.submit(_block, cands.iloc[a:b], prof_ids[a:b], tab_f, ctx_f, card, settings, wdraws,
                               pure=True, key=f"screen-block-{settings.seed}-{a}-{b}-{hashlib.blake2b(cands['site'].iloc[a:b].astype(str).str.cat().encode(), digest_size=6).hexdigest()}")
                 for a, b in bounds]
-        if progress:  # on stderr: stdout carries the results (--format json|csv)
+        if progress or should_stop is not None:  # progress on stderr: stdout carries the results (--format json|csv)
             import sys
 
             from distributed import as_completed
-            from tqdm.auto import tqdm
 
-            for _ in tqdm(as_completed(futs), total=len(futs), desc=f"screen {settings.tier}", unit="block",
-                          file=sys.stderr):
-                pass
+            done = as_completed(futs)
+            if progress:
+                from tqdm.auto import tqdm
+
+                done = tqdm(done, total=len(futs), desc=f"screen {settings.tier}", unit="block", file=sys.stderr)
+            _stop_if(should_stop, "blocks", 0, len(futs), client, futs)
+            for i, _ in enumerate(done, 1):
+                _stop_if(should_stop, "blocks", i, len(futs), client, futs)
         parts = client.gather(futs)
     else:
         it = bounds
@@ -582,7 +618,10 @@ def screen(candidates: pd.DataFrame, *, settings: ScreenSettings | None = None, 
             from tqdm.auto import tqdm
 
             it = tqdm(bounds, desc=f"screen {settings.tier}", unit="block")
-        parts = [_block(cands.iloc[a:b], prof_ids[a:b], ttp_tab, ctx, card, settings, wdraws) for a, b in it]
+        parts = []
+        for i, (a, b) in enumerate(it):
+            _stop_if(should_stop, "blocks", i, len(bounds))
+            parts.append(_block(cands.iloc[a:b], prof_ids[a:b], ttp_tab, ctx, card, settings, wdraws))
     return _assemble(cands, parts, settings, card, prof_ids, LAYER_META, wr)
 
 
