@@ -629,6 +629,8 @@ class LocationSync:
         s, d = self.wb.state, self.defaults
         tab = self._tab_name()
         colour = self.wb.map_variable.value
+        if not self.wb.map_variable.options and "colour" in self._pending:
+            colour = self._pending["colour"]  # no run yet: a page clears a choice its selector does not offer
         top = self._top()
         return encode_link(s.scenario, run=s.label or None, tab=tab if tab != d["tab"] else None, site=s.site or None,
                            colour=colour if colour and colour != d["colour"] else None,
@@ -685,19 +687,24 @@ class LocationSync:
             s.label = view.run
         if view.top is not None:
             wb.top_select.value = view.top
-        if view.colour is not None:
-            wb.map_variable.value = view.colour  # kept when a run offers it (the run's colours)
         shown = s.result is not None
         if not shown and (view.scenario is not None or view.run is not None):
             shown = self._show_cached()
+        if view.colour is not None:
+            wb.map_variable.value = view.colour
+            if not shown:  # the colours are those of a run: kept until one arrives
+                self._pending["colour"] = view.colour
         if view.site is not None:
             s.site = view.site
             if not shown:
                 self._pending["site"] = view.site
-                wb._info("Link applied. Its site shows once the screen has run: press 'Run the siting screen' "
-                         "in the Run tab.", "info")
             elif view.site not in set(s.result["site"].values.astype(str)):
                 wb._info(f"The link's site {view.site} is not among the sites of the run on show.", "info")
+        if self._pending:
+            what = " and ".join({"site": "site", "colour": "map colour"}[k] for k in ("site", "colour")
+                                if k in self._pending)
+            wb._info(f"Link applied. Its {what} show{'s' if ' and ' not in what else ''} once the screen has run: "
+                     "press 'Run the siting screen' in the Run tab.", "info")
         if view.tab is not None:
             wb.tabs.active = TABS.index(view.tab)
 
@@ -717,10 +724,16 @@ class LocationSync:
         return True
 
     def _on_result(self, *events) -> None:
-        """A run arrived: show the link's site, once."""
-        site = self._pending.pop("site", None)
+        """A run arrived: show the link's map colour and site, once."""
         ds = self.wb.state.result
-        if site is None or ds is None:
+        if ds is None:
+            return
+        colour = self._pending.pop("colour", None)
+        opts = self.wb.map_variable.options
+        if colour is not None and colour in (opts.values() if isinstance(opts, dict) else opts):
+            self.wb.map_variable.value = colour
+        site = self._pending.pop("site", None)
+        if site is None:
             return
         if site in set(ds["site"].values.astype(str)):
             self.wb.state.site = site
