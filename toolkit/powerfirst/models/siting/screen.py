@@ -278,11 +278,7 @@ def ttp_profiles(cands: pd.DataFrame, settings: ScreenSettings, card: Scorecard,
     over ``settings.paths``: ``p10``, ``p50``, ``p90`` [month] to first power, ``mw_months``
     [MW-month] by the horizon, ``prob_never`` [1], ``available``, ``reason``.  ``should_stop`` is
     asked between batches of profiles (stage ``"profiles"``, as in :func:`screen`)."""
-    prof = _profile_frame(cands, settings, card)
-    ids = _profile_ids(prof)
-    prof["profile"] = ids
-    uniq = prof.drop_duplicates("profile").sort_values("profile")
-    parts = _batches(uniq.to_dict("records"), headroom, group)
+    ids, parts = _profile_batches(cands, settings, card, headroom, group)
     if client is not None:
         futs = client.map(_run_profiles, parts, settings=settings, headroom=headroom, pure=True)
         if should_stop is not None:
@@ -297,8 +293,21 @@ def ttp_profiles(cands: pd.DataFrame, settings: ScreenSettings, card: Scorecard,
         for i, part in enumerate(parts):
             _stop_if(should_stop, "profiles", i, len(parts))
             results += _run_profiles(part, settings, headroom)
-    table = pd.DataFrame(results).set_index("profile")
-    return ids, table
+    return ids, _profile_table(results)
+
+
+def _profile_batches(cands: pd.DataFrame, settings: ScreenSettings, card: Scorecard, headroom: dict,
+                     group: int = 64) -> tuple[np.ndarray, list[list[dict]]]:
+    """Profile id of every candidate, and the unique profiles in batches for :func:`_run_profiles`."""
+    prof = _profile_frame(cands, settings, card)
+    ids = _profile_ids(prof)
+    prof["profile"] = ids
+    uniq = prof.drop_duplicates("profile").sort_values("profile")
+    return ids, _batches(uniq.to_dict("records"), headroom, group)
+
+
+def _profile_table(results: list[dict]) -> pd.DataFrame:
+    return pd.DataFrame(results).set_index("profile")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -453,13 +462,19 @@ def _explain_rows(scores: dict, weights: np.ndarray, inputs_default: np.ndarray,
     return np.array(out, dtype=object)
 
 
-def _block(cands: pd.DataFrame, prof_ids: np.ndarray, ttp_tab: pd.DataFrame, ctx, card: Scorecard,
-           settings: ScreenSettings, wdraws: np.ndarray) -> dict:
+def _block_layers(cands: pd.DataFrame, ctx, card: Scorecard, settings: ScreenSettings) -> pd.DataFrame:
+    """Every layer of a block of candidates (they do not need time to power: on a cluster they run
+    while the time-to-power profiles are computed)."""
     from .layers import compute_layers
 
+    return compute_layers(cands, ctx, card.tiers[settings.tier], settings.tier)
+
+
+def _block(cands: pd.DataFrame, prof_ids: np.ndarray, ttp_tab: pd.DataFrame, ctx, card: Scorecard,
+           settings: ScreenSettings, wdraws: np.ndarray, layers: pd.DataFrame | None = None) -> dict:
     tier = settings.tier
     tier_spec = card.tiers[tier]
-    layers = compute_layers(cands, ctx, tier_spec, tier)
+    layers = _block_layers(cands, ctx, card, settings) if layers is None else layers
     ttp = _best_path(ttp_tab, prof_ids, settings.paths)
     target = (pd.to_numeric(cands["target_mw"], errors="coerce").fillna(settings.target_mw or tier_spec["target_mw"]).to_numpy(float)
               if "target_mw" in cands else np.full(len(cands), float(settings.target_mw or tier_spec["target_mw"])))
@@ -498,8 +513,10 @@ def _block(cands: pd.DataFrame, prof_ids: np.ndarray, ttp_tab: pd.DataFrame, ctx
     curt = np.where(ttp["best"] == "grid_flexible", settings.curtailment_limit / 100.0, 0.0)
     return {
         "layers": layers, "ttp": ttp, "score": np.where(excluded, np.nan, score), "score_raw": score,
-        "pillars": np.column_stack([nominal[p] for p in PILLARS]), "excluded": excluded, "exclusion_reason": reason,
-        "flags": flags, "defaults": defaults, "explanation": _explain_rows(nominal, w, defaults, flags),
+        "pillars": np.column_stack([nominal[p] for p in PILLARS]), "excluded": excluded,
+        # text as numpy strings here, on the workers (the global step only concatenates them)
+        "exclusion_reason": np.asarray(reason).astype(str), "flags": np.asarray(flags).astype(str),
+        "defaults": defaults.astype(str), "explanation": _explain_rows(nominal, w, defaults, flags).astype(str),
         "score_draws": sdraw,
         "accelerator_hours_per_mwh": 1000.0 / (pue * kw),
         "accelerator_hours_per_kw_year": 8760.0 * (1 - curt) / (pue * kw),
@@ -589,15 +606,34 @@ def screen(candidates: pd.DataFrame, *, settings: ScreenSettings | None = None, 
         cands = cands.assign(kind="user")
     ctx = ctx or load_context(float(settings.curtailment_limit))
     n = len(cands)
-    prof_ids, ttp_tab = ttp_profiles(cands, settings, card, ctx.headroom, client=client, should_stop=should_stop)
     wdraws = weight_draws(card, settings.tier, int(settings.draws), settings.seed, wr)
     bounds = [(a, min(a + int(chunk), n)) for a in range(0, n, int(chunk))]
     if client is not None:
+        # the profiles first; the layers of every block (they need no time to power) run beside them,
+        # and the rest of each block once the profile table is there
+        prof_ids, batches = _profile_batches(cands, settings, card, ctx.headroom)
+        pfuts = client.map(_run_profiles, batches, settings=settings, headroom=ctx.headroom, pure=True)
         ctx_f = client.scatter(ctx, broadcast=True)
-        tab_f = client.scatter(ttp_tab, broadcast=True)
-        futs = [client.submit(_block, cands.iloc[a:b], prof_ids[a:b], tab_f, ctx_f, card, settings, wdraws,
-                              pure=True, key=f"screen-block-{settings.seed}-{a}-{b}-{hashlib.blake2b(cands['site'].iloc[a:b].astype(str).str.cat().encode(), digest_size=6).hexdigest()}")
+        from dask.base import tokenize
+
+        # keys: the settings and the block's sites (a screen with other settings never reuses a result)
+        tok_l, tok_b = tokenize(settings, card.tiers[settings.tier])[:10], tokenize(settings, wdraws)[:10]
+        tags = [f"{a}-{b}-{hashlib.blake2b(cands['site'].iloc[a:b].astype(str).str.cat().encode(), digest_size=6).hexdigest()}"
                 for a, b in bounds]
+        lfuts = [client.submit(_block_layers, cands.iloc[a:b], ctx_f, card, settings, pure=True,
+                               key=f"screen-layers-{tok_l}-{t}")
+                 for (a, b), t in zip(bounds, tags, strict=True)]
+        if should_stop is not None:
+            from distributed import as_completed
+
+            _stop_if(should_stop, "profiles", 0, len(pfuts), client, pfuts + lfuts)
+            for i, _ in enumerate(as_completed(pfuts), 1):
+                _stop_if(should_stop, "profiles", i, len(pfuts), client, pfuts + lfuts)
+        ttp_tab = _profile_table([r for part in client.gather(pfuts) for r in part])
+        tab_f = client.scatter(ttp_tab, broadcast=True)
+        futs = [client.submit(_block, cands.iloc[a:b], prof_ids[a:b], tab_f, ctx_f, card, settings, wdraws, layers=lf,
+                              pure=True, key=f"screen-block-{tok_b}-{t}")
+                for (a, b), t, lf in zip(bounds, tags, lfuts, strict=True)]
         if progress or should_stop is not None:  # progress on stderr: stdout carries the results (--format json|csv)
             import sys
 
@@ -613,6 +649,7 @@ def screen(candidates: pd.DataFrame, *, settings: ScreenSettings | None = None, 
                 _stop_if(should_stop, "blocks", i, len(futs), client, futs)
         parts = client.gather(futs)
     else:
+        prof_ids, ttp_tab = ttp_profiles(cands, settings, card, ctx.headroom, should_stop=should_stop)
         it = bounds
         if progress:
             from tqdm.auto import tqdm
