@@ -77,3 +77,14 @@ def test_headroom_bad_limit_is_an_error(tmp_path):
     out = run("headroom", "--source", str(p), "--limits", "0.5,150")
     assert out.returncode == 1
     assert "limits must lie in (0, 100) percent" in out.stderr
+
+
+def test_stdout_to_stderr_moves_writes_below_python():
+    """What C code writes to file descriptor 1 inside the block (a solver's banner) goes to stderr, so the
+    summary ``powerfirst run --format json`` prints on stdout stays JSON."""
+    code = ("import os, sys\nfrom powerfirst.commands import stdout_to_stderr\n"
+            "with stdout_to_stderr():\n    os.write(1, b'BANNER\\n')\n    print('inside')\nprint('{\"ok\": 1}')\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout) == {"ok": 1}
+    assert "BANNER" in out.stderr and "inside" in out.stderr

@@ -5,7 +5,9 @@ package).  This module holds the registry and the argument and output helpers th
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sys
 from collections.abc import Callable
 
@@ -69,3 +71,23 @@ def print_records(records: list[dict], fmt: str, columns: list[str] | None = Non
         to_csv(df, sys.stdout)  # formula-leading text escaped for spreadsheets
     else:
         print(df.to_string(index=False, float_format=lambda v: format(v, floatfmt)))
+
+
+@contextlib.contextmanager
+def stdout_to_stderr():
+    """Send what is written to file descriptor 1 while a model runs (a solver's banner, written by C code
+    past ``sys.stdout``) to stderr, so that stdout holds only the KPIs (``--format json`` stays JSON)."""
+    sys.stdout.flush()
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # stdout is not a file (captured): nothing to redirect
+        yield
+        return
+    saved = os.dup(fd)
+    try:
+        os.dup2(sys.stderr.fileno(), fd)
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, fd)
+        os.close(saved)

@@ -14,12 +14,10 @@ one message on stderr and exit status 2; nothing is written.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import math
-import os
 import sys
 
-from powerfirst.commands import _eprint, command
+from powerfirst.commands import _eprint, command, stdout_to_stderr
 
 #: KPI columns of the table and their units (:func:`powerfirst.models.network.kpis`)
 KPI_UNITS = {"gw_training": "GW", "gw_regional": "GW", "gw_edge": "GW", "cost_usd": "USD", "capex_usd": "USD",
@@ -70,26 +68,6 @@ def _print_table(plan, recs: list[dict]):
     print(df.to_string(float_format=lambda v: f"{v:.4g}"))
 
 
-@contextlib.contextmanager
-def _stdout_to_stderr():
-    """Send what is written to file descriptor 1 while planning (the solver's banner, written by C code
-    past ``sys.stdout``) to stderr, so that stdout holds only the KPIs (``--format json`` stays JSON)."""
-    sys.stdout.flush()
-    try:
-        fd = sys.stdout.fileno()
-    except (AttributeError, OSError, ValueError):  # stdout is not a file (captured): nothing to redirect
-        yield
-        return
-    saved = os.dup(fd)
-    try:
-        os.dup2(sys.stderr.fileno(), fd)
-        yield
-    finally:
-        sys.stdout.flush()
-        os.dup2(saved, fd)
-        os.close(saved)
-
-
 def cmd_plan(args) -> int:
     import json
     import time
@@ -103,7 +81,7 @@ def cmd_plan(args) -> int:
     try:
         sc = Scenario.from_yaml(args.scenario)
         check_output(args.out, overwrite=args.overwrite)  # before any computing
-        with _stdout_to_stderr():
+        with stdout_to_stderr():
             plan = run_network(sc, progress=args.format == "table")
         write_zarr(plan, args.out, overwrite=args.overwrite)
     except (ValidationError, DataFormatError, OutputError, FileNotFoundError) as exc:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from powerfirst.commands import command, print_records
+from powerfirst.commands import command, print_records, stdout_to_stderr
 
 
 def _cfg_run(p: argparse.ArgumentParser):
@@ -32,7 +32,8 @@ def cmd_run(args) -> int:
     if args.out:
         check_output(args.out, overwrite=args.overwrite)  # before any computing
     only = [x.strip() for x in args.only.split(",") if x.strip()] if args.only else None
-    tree = sc.run(progress=True, only=only)
+    with stdout_to_stderr():  # a solver's banner (the network plan's HiGHS) must not mix with the summary
+        tree = sc.run(progress=True, only=only)
     if args.out:
         to_zarr(tree, args.out, overwrite=args.overwrite)
     print_records(run_summary_records(tree), args.format)
