@@ -29,3 +29,19 @@ def test_models_never_import_panel_or_hvplot():
                 if lib in text:
                     offenders.append(f"{f.relative_to(pkg)}: {lib}")
     assert offenders == []
+
+
+def test_every_app_has_its_thin_entry_file():
+    """`panel serve apps/<name>.py` works for every app :func:`powerfirst.apps.apps` discovers: the entry
+    file imports the app's class from its module and makes it servable (DESIGN: thin entry files)."""
+    import ast
+
+    from powerfirst.apps import apps
+
+    for slug, (module, cls) in apps().items():
+        f = ROOT / "apps" / f"{slug}.py"
+        assert f.exists(), f"no entry file apps/{slug}.py for {module}.{cls}"
+        tree = ast.parse(f.read_text())
+        imported = {(n.module, a.name) for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) for a in n.names}
+        assert (module, cls) in imported, f"apps/{slug}.py does not import {cls} from {module}"
+        assert ".servable(" in f.read_text(), f"apps/{slug}.py does not call .servable()"
