@@ -608,7 +608,6 @@ def _input(page, label):
 
 
 @pytest.mark.browser
-@pytest.mark.skip(reason="needs wiring")
 def test_a_shared_link_restores_the_scenario_and_view_in_the_browser(page, served):
     errors, dialogs = _open(page, served + "/workbench" + shared_search())
     page.locator(".bk-tab.bk-active", has_text="Map").first.wait_for(timeout=60_000)  # the link's tab
@@ -638,7 +637,6 @@ def test_a_shared_link_restores_the_scenario_and_view_in_the_browser(page, serve
 
 
 @pytest.mark.browser
-@pytest.mark.skip(reason="needs wiring")
 def test_a_bad_link_is_refused_with_a_message_in_the_browser(page, served):
     errors, dialogs = _open(page, served + "/workbench?top=7&tab=" + urllib.parse.quote(XSS) + "&scenario="
                             + enc({"sites.source": "/etc/passwd"}))
@@ -652,7 +650,6 @@ def test_a_bad_link_is_refused_with_a_message_in_the_browser(page, served):
 
 @pytest.mark.browser
 @pytest.mark.realdata
-@pytest.mark.skip(reason="needs wiring")
 def test_after_a_run_the_zarr_download_and_the_link_carry_the_run_in_the_browser(browser, served, tmp_path):
     """Run the screen on the demo sites, download the full results (zipped Zarr) and read them back; the
     link of the view, opened in another browser context, shows the same run (this server holds it) on

@@ -34,6 +34,7 @@ import xarray as xr
 
 from powerfirst.apps._format import formatted
 from powerfirst.apps._template import page
+from powerfirst.apps._workbench_share import share_field, sync_location, zarr_download
 from powerfirst.apps._workbench_state import (
     SCREEN_LOCK,
     Run,
@@ -456,7 +457,11 @@ class Workbench(pn.viewable.Viewer):
                                                label="Ranking as Parquet", disabled=True),
             "yaml": pn.widgets.FileDownload(callback=self._run_yaml_file, filename="scenario.yaml",
                                             label="Scenario of the run (YAML)", disabled=True),
+            "zarr": pn.widgets.FileDownload(callback=lambda: zarr_download(self), filename="results.zarr.zip",
+                                            label="Full results (zipped Zarr)", disabled=True),
         }
+        self.share_field = share_field()
+        self.location_sync = None
         for table in (self.sites_table, self.runs_table, self.ranking, self.explain_table, self.ttp_table,
                       self.kpi_table, self.moved_table):
             formatted(table)
@@ -511,7 +516,8 @@ class Workbench(pn.viewable.Viewer):
         compare = [self.compare_select, self.compare_note, self.kpi_table, self.moved_table]
         export = [pn.pane.Markdown("Every candidate of the run on show, best first (the columns of "
                                    "`powerfirst screen --format csv`). Text that a spreadsheet would run as a formula "
-                                   "is written with a leading `'`."), *self.downloads.values()]
+                                   "is written with a leading `'`."), *self.downloads.values(),
+                  self.share_field]
         for col, objs in zip(self.tabs, (scen, sites, run, ranking, mapc, drill, compare, export), strict=True):
             col.objects = objs
 
@@ -543,6 +549,7 @@ class Workbench(pn.viewable.Viewer):
                 self._show_sites()
             if self.state.result is not None:
                 self._show_result()
+            self.location_sync = sync_location(self, field=self.share_field)
             self._loaded = True
             _warm_reference_layers(self.state.scenario)
         except Exception as exc:  # noqa: BLE001 - shown with a reference id, traceback in the log
