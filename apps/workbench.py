@@ -8,5 +8,5 @@ import panel as pn
 
 from powerfirst.apps.workbench import Workbench
 
-pn.extension("tabulator")
+pn.extension("tabulator", "filedropper")
 Workbench().servable(title="powerfirst · Siting workbench")

@@ -340,10 +340,13 @@ def files(tmp_path_factory):
     big = GOOD + b"".join(f"X{i},pad,40.0,-80.0,US,PJM,10\n".encode() for i in range(3000))
     assert len(big) > LIMIT_MB * 1e6
     (d / "big.csv").write_bytes(big)
+    huge = GOOD + b"".join(f"X{i},pad,40.0,-80.0,US,PJM,10\n".encode() for i in range(6000))
+    assert len(huge) > 3 * LIMIT_MB * 1e6
+    (d / "huge.csv").write_bytes(huge)
     return d
 
 
-SITES_INPUT = 'input[type=file][accept=".csv,.geojson,.json,.parquet"]'
+SITES_INPUT = 'input.filepond--browser[type=file]'  # FilePond's file input (the sites upload)
 
 FIND_SOURCE = """
 () => {
@@ -440,10 +443,41 @@ def test_upload_fix_run_rank_map_drill_and_download(page, workbench, files, tmp_
 def test_upload_over_the_limit_is_refused_with_a_message(page, workbench, files):
     errors, _ = open_workbench(page, workbench)
     tab(page, "Sites")
-    page.locator(SITES_INPUT).set_input_files(str(files / "big.csv"))
-    page.get_by_text(f"is over the upload limit of {LIMIT_MB:g} MB").first.wait_for(timeout=60_000)
-    assert page.get_by_text("Demo sites are illustrative.").first.is_visible()  # the previous sites stay
+    for name in ("big.csv", "huge.csv"):  # 1.8 and 3.6 times the limit: the browser refuses both unsent
+        page.locator(SITES_INPUT).set_input_files(str(files / name))
+        page.get_by_text("File is too large").first.wait_for(timeout=60_000)
+        page.get_by_text(f"Maximum file size is {LIMIT_MB * 1000:g} KB").first.wait_for(timeout=10_000)
+        assert page.get_by_text("Demo sites are illustrative.").first.is_visible()  # the previous sites stay
+    # the session still serves: a file under the limit is read
+    page.locator(SITES_INPUT).set_input_files(str(files / "sites.csv"))
+    page.get_by_text("sites.csv (upload, 5 sites)").first.wait_for(timeout=60_000)
     assert not errors
+
+
+def test_the_server_drops_an_upload_whose_chunks_pass_the_limit():
+    """A client that ignores the browser-side limit: its chunks are counted as they arrive, the file is
+    dropped once past the limit (later chunks ignored, nothing buffered), and the app says so."""
+    from types import SimpleNamespace
+
+    from powerfirst.apps.workbench import SitesDropper, Workbench
+
+    def chunk(name, i, n, data):
+        return SimpleNamespace(event_name="upload_event",
+                               data={"name": name, "chunk": i, "total_chunks": n, "data": data, "type": "text/csv"})
+
+    wb = Workbench()
+    wb._fill_tabs()
+    w = wb.upload_input
+    assert isinstance(w, SitesDropper) and w.max_bytes == wb.state.max_upload_bytes
+    w.max_bytes = 100
+    for i in range(1, 5):
+        w._process_event(chunk("big.csv", i, 4, b"x" * 60))
+    assert w.value == {} and w._file_buffer == {} and w.oversize == ("big.csv", 120)
+    assert "big.csv: 0.00 MB received and more coming is over the upload limit" in wb.message.object
+    w.max_bytes = len(GOOD)  # a file of exactly the limit is read, whatever its chunks
+    w._process_event(chunk("ok.csv", 1, 2, GOOD[:50]))
+    w._process_event(chunk("ok.csv", 2, 2, GOOD[50:]))
+    assert wb.state.sites_label == "ok.csv (upload, 5 sites)"
 
 
 @pytest.mark.browser
@@ -529,8 +563,8 @@ def run(wb):
 
 
 def upload(wb, name, data):
-    wb.upload_input.filename = name
-    wb.upload_input.value = data
+    """What the upload widget gives the app when a browser has sent ``data`` as ``name``."""
+    wb.upload_input.value = {**wb.upload_input.value, name: data}
 
 
 @pytest.mark.realdata

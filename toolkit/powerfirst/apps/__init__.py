@@ -39,8 +39,9 @@ def app_factory(name: str):
     def make():
         import panel as pn
 
-        pn.extension("tabulator")
-        return getattr(importlib.import_module(module), cls)()
+        mod = importlib.import_module(module)
+        pn.extension(*getattr(mod, "__extensions__", ("tabulator",)))  # the Panel extensions the app uses
+        return getattr(mod, cls)()
 
     return make
 

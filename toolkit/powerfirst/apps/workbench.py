@@ -59,6 +59,8 @@ from powerfirst.models.siting import Cancelled
 from powerfirst.scenarios.spec import SECTIONS, Scenario, check_name
 
 __app__ = ("workbench", "Workbench")
+#: the Panel extensions the page loads (FilePond for the sites upload)
+__extensions__ = ("tabulator", "filedropper")
 __all__ = ["Workbench", "WorkbenchState", "configure", "SERVER", "TABS"]
 
 log = logging.getLogger("powerfirst.workbench")
@@ -157,6 +159,42 @@ def _warm_reference_layers(scenario: Scenario) -> None:
             log.info("reference layers not read in advance", exc_info=True)
 
     threading.Thread(target=warm, name="powerfirst-warm-siting", daemon=True).start()
+
+
+class SitesDropper(pn.widgets.FileDropper):
+    """The sites upload: Panel's chunked :class:`~panel.widgets.FileDropper` with the server's upload
+    limit on both sides.  The browser (FilePond) refuses a file over ``max_file_size`` before sending
+    a byte, with its message in the widget; on the server, a file whose chunks add up to more than
+    ``max_bytes`` is dropped as it arrives (never buffered whole, whatever a client sends) and named
+    in ``oversize``.  Chunks stay far below the websocket's message cap, so no upload closes the
+    session."""
+
+    max_bytes = param.Integer(default=5_000_000, bounds=(1, None), doc="upload limit [byte]")
+    oversize = param.Tuple(default=("", 0), length=2, doc="(name, bytes received) of the last file refused")
+
+    _rename = {**pn.widgets.FileDropper._rename, "max_bytes": None, "oversize": None}  # server-side only
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self._received: dict[str, int] = {}
+        self._dropped: set[str] = set()
+
+    def _process_event(self, event):
+        if event.event_name == "upload_event":
+            data = event.data
+            name = data["name"]
+            if data["chunk"] == 1:
+                self._received[name] = 0
+                self._dropped.discard(name)
+            elif name in self._dropped:
+                return
+            self._received[name] = self._received.get(name, 0) + len(data["data"])
+            if self._received[name] > self.max_bytes:
+                self._file_buffer.pop(name, None)
+                self._dropped.add(name)
+                self.oversize = (name, self._received.pop(name))
+                return
+        super()._process_event(event)
 
 
 def esc(value) -> str:
@@ -395,8 +433,13 @@ class Workbench(pn.viewable.Viewer):
         self.yaml_download = pn.widgets.FileDownload(callback=self._yaml_file, filename="scenario.yaml",
                                                      label="Save scenario YAML", button_type="default")
         # Sites tab
-        self.upload_input = pn.widgets.FileInput(accept=".csv,.geojson,.json,.parquet", name="Upload sites")
+        # the type is sniffed from the bytes on the server (a browser's MIME type of .geojson is empty)
+        limit = s.max_upload_bytes
+        self.upload_input = SitesDropper(max_bytes=limit, max_file_size=f"{limit / 1000:g}KB", chunk_size=min(limit, 2**20),
+                                         multiple=False, previews=[], layout="compact", name="Upload sites", width=360)
+        self._uploaded: dict[str, int] = {}  # id() of each file's bytes already read
         self.upload_input.param.watch(self._on_upload, "value")
+        self.upload_input.param.watch(self._on_oversize, "oversize")
         self.demo_button = pn.widgets.Button(name="Use the demo sites", button_type="default")
         self.demo_button.on_click(self._on_demo)
         self.problems_table = pn.widgets.Tabulator(problems_frame([]), show_index=False, disabled=True,
@@ -585,20 +628,31 @@ class Workbench(pn.viewable.Viewer):
 
     # ---------------------------------------------------------------- sites
     def _on_upload(self, event) -> None:
-        if event.new is None:
+        files = event.new or {}
+        new = [n for n, v in files.items() if self._uploaded.get(n) != id(v)]
+        self._uploaded = {n: id(v) for n, v in files.items()}
+        if not new:  # a file removed from the widget: the sites stay
             return
+        name, data = new[-1], files[new[-1]]
         try:
-            ok = self.state.upload(self.upload_input.filename, event.new)
+            # FileDropper gives text/* files as str when they are UTF-8: the same bytes back
+            ok = self.state.upload(name, data.encode("utf-8") if isinstance(data, str) else data)
             if ok:
                 self._info(f"{self.state.sites_label}: no problems found.", "ok")
             else:
                 n = len(self.state.problems)
                 refused = n == 1 and self.state.problems[0].message.startswith("refused:")
                 self._info(self.state.problems[0].message if refused else
-                           f"{n} problem{'s' if n != 1 else ''} in {read_name(self.upload_input.filename)}: "
+                           f"{n} problem{'s' if n != 1 else ''} in {read_name(name)}: "
                            "fix them and upload again (nothing was run; the previous sites stay).", "error")
         except Exception as exc:  # noqa: BLE001
             self._error(exc, "reading the upload")
+
+    def _on_oversize(self, event) -> None:
+        name, size = event.new
+        self._info(f"{read_name(name)}: {size / 1e6:.2f} MB received and more coming is over the upload limit "
+                   f"of {self.state.max_upload_bytes / 1e6:g} MB; the upload was stopped (nothing was run; the "
+                   "previous sites stay).", "error")
 
     def _on_demo(self, event=None) -> None:
         try:
