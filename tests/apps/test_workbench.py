@@ -532,6 +532,7 @@ def test_basic_auth_refuses_a_wrong_password_and_admits_the_right_one(page, auth
     page.click("#login-submit")
     page.wait_for_url("**/workbench", timeout=60_000)
     page.get_by_text("Sites:").first.wait_for(timeout=120_000)
+    assert page.locator(".pf-user").first.inner_text().startswith("Signed in as analyst")  # whose session
 
 
 # ------------------------------------------------------------------------------------ the app, in process

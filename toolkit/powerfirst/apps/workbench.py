@@ -572,6 +572,10 @@ class Workbench(pn.viewable.Viewer):
             pn.pane.Markdown("## Siting workbench\nBring sites, set the scenario, run the screen, then rank, map, "
                              "drill down, compare and export."),
             self.sites_note, pn.pane.HTML(f"<p>Single-model dashboards: {links}</p>"), width=320)
+        user = pn.state.user if pn.state.curdoc is not None else None
+        if user:  # a server with log-in (--basic-auth or --oauth-provider): who this session belongs to
+            sidebar.append(pn.pane.HTML(f'<p class="pf-user">Signed in as <b>{esc(user)}</b> · '
+                                        '<a href="./logout">log out</a></p>'))
         self.main = pn.Column(self.message, self.tabs, sizing_mode="stretch_width", loading=True)
         self._template = page("powerfirst · Siting workbench", sidebar=[sidebar], main=[self.main])
         if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
