@@ -346,7 +346,7 @@ def files(tmp_path_factory):
     return d
 
 
-SITES_INPUT = 'input.filepond--browser[type=file]'  # FilePond's file input (the sites upload)
+SITES_INPUT = '.pf-sites-upload input.filepond--browser[type=file]'  # FilePond's file input of the sites upload
 
 FIND_SOURCE = """
 () => {
@@ -625,11 +625,10 @@ def test_app_runs_caches_compares_and_keeps_uploads_private(app):
 def test_scenario_yaml_loads_into_the_widgets_and_bad_yaml_leaves_it(app):
     wb = app
     before = wb.state.scenario.to_yaml()
-    wb.yaml_input.filename = "s.yaml"
-    wb.yaml_input.value = b"siting:\n  weights: /etc/passwd\n"
+    wb.yaml_input.value = {"s.yaml": b"siting:\n  weights: /etc/passwd\n"}
     assert "does not read files named in a scenario" in wb.message.object
     assert wb.state.scenario.to_yaml() == before
-    wb.yaml_input.value = b"name: loaded\nseed: 5\nsiting:\n  tier: regional\n  draws: 25\n"
+    wb.yaml_input.value = {"s.yaml": b"name: loaded\nseed: 5\nsiting:\n  tier: regional\n  draws: 25\n"}
     assert (wb.state.label, wb.state.scenario.seed, wb.state.scenario.siting.tier) == ("loaded", 5, "regional")
     draws = next(w for w in wb.section_pane[0].layout.objects if w.name.startswith("Draws"))
     assert draws.value == 25  # the generated widget follows the scenario

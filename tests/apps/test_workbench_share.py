@@ -302,8 +302,8 @@ def test_view_round_trips_and_other_parameters_are_ignored():
 @pytest.mark.parametrize("query, parameter, expected", [
     ("?top=7", "top", "expected one of 20, 50, 100, all (sites shown), found '7'"),
     ("?top=-1", "top", "found '-1'"),
-    ("?tab=Secrets", "tab", "expected one of Scenario, Sites, Run, Ranking, Map, Drill-down, Compare, Export, found "
-                            "'Secrets'"),
+    ("?tab=Secrets", "tab", "expected one of Scenario, Sites, Run, Ranking, Map, Drill-down, Compare, Network, "
+                            "Export, found 'Secrets'"),
     ("?colour=__class__", "colour", "expected one of score, p_top_k, ttp_p50_best, headroom_mw"),
     ("?run=../../etc", "run", "expected a plain name"),
     ("?run=", "run", "expected a plain name"),

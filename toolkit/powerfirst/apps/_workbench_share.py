@@ -268,8 +268,7 @@ class SharedView:
 
 def _locked() -> set[str]:
     """Key paths a link never sets: the workbench's LOCKED settings and every setting that names a file."""
-    from powerfirst.apps._workbench_state import _FILE_SETTINGS
-    from powerfirst.apps.workbench import LOCKED
+    from powerfirst.apps._workbench_state import _FILE_SETTINGS, LOCKED
 
     return {f"{sec}.{k}" for sec, keys in LOCKED.items() for k in keys} | set(_FILE_SETTINGS)
 
@@ -469,7 +468,7 @@ def encode_link(scenario=None, *, run: str | None = None, tab: str | None = None
 
 
 def _colours() -> tuple[str, ...]:
-    from powerfirst.apps.workbench import MAP_VARIABLES
+    from powerfirst.apps._workbench_state import MAP_VARIABLES
     from powerfirst.models.siting.score import PILLARS
 
     return (*MAP_VARIABLES, *(f"score_{p}" for p in PILLARS))
@@ -511,7 +510,7 @@ def decode_link(query, *, tabs=None, tops=DEFAULT_TOPS, colours=None) -> SharedV
     from powerfirst.scenarios.spec import check_name
 
     if tabs is None:
-        from powerfirst.apps.workbench import TABS as tabs
+        from powerfirst.apps._workbench_state import TABS as tabs
     colours = tuple(colours if colours is not None else _colours())
     try:
         pairs = _query_pairs(query)
@@ -611,7 +610,7 @@ class LocationSync:
 
     # ---------------------------------------------------------------- reading the view
     def _tab_name(self, index=None) -> str:
-        from powerfirst.apps.workbench import TABS
+        from powerfirst.apps._workbench_state import TABS
 
         i = self.wb.tabs.active if index is None else index
         return TABS[i] if 0 <= i < len(TABS) else ""
@@ -677,8 +676,7 @@ class LocationSync:
         return view
 
     def _apply(self, view: SharedView) -> None:
-        from powerfirst.apps._workbench_state import apply_scenario
-        from powerfirst.apps.workbench import TABS
+        from powerfirst.apps._workbench_state import TABS, apply_scenario
 
         s, wb = self.wb.state, self.wb
         if view.scenario is not None:

@@ -31,10 +31,23 @@ import xarray as xr
 
 from powerfirst.errors import DataFormatError, PowerfirstError, Problem, ValidationError
 
+#: the tabs, in order
+TABS = ("Scenario", "Sites", "Run", "Ranking", "Map", "Drill-down", "Compare", "Network", "Export")
+
+#: settings the workbench shows but does not let a browser change: files on the server (a path typed
+#: in a browser must never be read) and the candidate generators (the workbench screens the Sites tab)
+LOCKED = {"sites": ("source",), "weather": ("files",), "grid": ("source",),
+          "siting": ("enabled", "candidates", "region", "resolution", "max_candidates", "min_plant_mw", "weights"),
+          "network": ("candidate_regions",)}
+
+#: per-site numbers the map can colour by (when present in the result)
+MAP_VARIABLES = ("score", "p_top_k", "ttp_p50_best", "headroom_mw", "hv_distance_km", "carbon_intensity", "price",
+                 "pue_annual", "water_stress_cat", "hazard_risk_score")
+
 __all__ = ["UPLOAD_TYPES", "MAX_UPLOAD_SITES", "UploadRefused", "Upload", "read_upload", "sniff",
            "problems_frame", "screen_sites", "RunCache", "Run", "run_kpis", "moved_ranks", "ranking_frame",
            "csv_bytes", "excel_bytes", "parquet_bytes", "user_message", "scenario_from_yaml_bytes",
-           "apply_scenario", "SCREEN_LOCK"]
+           "apply_scenario", "SCREEN_LOCK", "TABS", "LOCKED", "MAP_VARIABLES"]
 
 log = logging.getLogger("powerfirst.workbench")
 

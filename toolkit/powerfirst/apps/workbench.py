@@ -36,7 +36,10 @@ from powerfirst.apps._format import formatted
 from powerfirst.apps._template import page
 from powerfirst.apps._workbench_share import share_field, sync_location, zarr_download
 from powerfirst.apps._workbench_state import (
+    LOCKED,
+    MAP_VARIABLES,
     SCREEN_LOCK,
+    TABS,
     Run,
     RunCache,
     UploadRefused,
@@ -65,9 +68,6 @@ __all__ = ["Workbench", "WorkbenchState", "configure", "SERVER", "TABS"]
 
 log = logging.getLogger("powerfirst.workbench")
 
-#: the tabs, in order
-TABS = ("Scenario", "Sites", "Run", "Ranking", "Map", "Drill-down", "Compare", "Export")
-
 #: what the server was started with (``powerfirst serve --sites --scenario --max-upload-mb``): read-only
 #: for the sessions, which copy from it
 SERVER: dict = {"sites": None, "scenario": None, "max_upload_mb": 5.0}
@@ -76,20 +76,11 @@ SERVER: dict = {"sites": None, "scenario": None, "max_upload_mb": 5.0}
 OTHER_APPS = (("overview", "Overview"), ("headroom", "Headroom"), ("time_to_power", "Time to power"),
               ("flexibility", "Flexibility"), ("demand", "Demand"))
 
-#: settings the workbench shows but does not let a browser change: files on the server (a path typed
-#: in a browser must never be read) and the candidate generators (the workbench screens the Sites tab)
-LOCKED = {"sites": ("source",), "weather": ("files",), "grid": ("source",),
-          "siting": ("enabled", "candidates", "region", "resolution", "max_candidates", "min_plant_mw", "weights")}
-
 #: sections the siting screen reads (shown first, open)
 SCREEN_SECTIONS = ("siting", "headroom", "time_to_power")
 
 #: sites the drill-down selector lists (the best first; any other site opens from a click in the ranking)
 MAX_SITE_OPTIONS = 500
-
-#: per-site numbers the map can colour by (when present in the result)
-MAP_VARIABLES = ("score", "p_top_k", "ttp_p50_best", "headroom_mw", "hv_distance_km", "carbon_intensity", "price",
-                 "pue_annual", "water_stress_cat", "hazard_risk_score")
 
 
 def configure(*, sites: str | None = None, scenario: str | None = None, max_upload_mb: float = 5.0) -> None:
@@ -423,21 +414,25 @@ class Workbench(pn.viewable.Viewer):
     def __init__(self, state: WorkbenchState | None = None, **params):
         super().__init__(**params)
         self.state = s = state if state is not None else WorkbenchState()
+        self._received_files: dict[str, dict] = {}  # the files each upload widget has given, by widget name
         self._loaded = False
         # messages
         self.message = pn.pane.HTML("", sizing_mode="stretch_width", name="message")
         self.sites_note = pn.pane.HTML("", sizing_mode="stretch_width")
         # Scenario tab
-        self.yaml_input = pn.widgets.FileInput(accept=".yaml,.yml", name="Load scenario YAML")
+        limit = s.max_upload_bytes
+        self.yaml_input = SitesDropper(max_bytes=min(limit, 1_000_000), max_file_size=f"{min(limit, 1_000_000) / 1000:g}KB",
+                                       chunk_size=2**20, multiple=False, previews=[], layout="compact",
+                                       name="Load scenario YAML", width=360, css_classes=["pf-yaml-upload"])
         self.yaml_input.param.watch(self._on_yaml, "value")
+        self.yaml_input.param.watch(self._on_oversize, "oversize")
         self.yaml_download = pn.widgets.FileDownload(callback=self._yaml_file, filename="scenario.yaml",
                                                      label="Save scenario YAML", button_type="default")
         # Sites tab
         # the type is sniffed from the bytes on the server (a browser's MIME type of .geojson is empty)
-        limit = s.max_upload_bytes
         self.upload_input = SitesDropper(max_bytes=limit, max_file_size=f"{limit / 1000:g}KB", chunk_size=min(limit, 2**20),
-                                         multiple=False, previews=[], layout="compact", name="Upload sites", width=360)
-        self._uploaded: dict[str, int] = {}  # id() of each file's bytes already read
+                                         multiple=False, previews=[], layout="compact", name="Upload sites", width=360,
+                                         css_classes=["pf-sites-upload"])
         self.upload_input.param.watch(self._on_upload, "value")
         self.upload_input.param.watch(self._on_oversize, "oversize")
         self.demo_button = pn.widgets.Button(name="Use the demo sites", button_type="default")
@@ -561,7 +556,11 @@ class Workbench(pn.viewable.Viewer):
                                    "`powerfirst screen --format csv`). Text that a spreadsheet would run as a formula "
                                    "is written with a leading `'`."), *self.downloads.values(),
                   self.share_field]
-        for col, objs in zip(self.tabs, (scen, sites, run, ranking, mapc, drill, compare, export), strict=True):
+        from powerfirst.apps._workbench_network import NetworkTab
+
+        self.network = NetworkTab(self)  # follows the run on show (plans from its candidates)
+        for col, objs in zip(self.tabs, (scen, sites, run, ranking, mapc, drill, compare, self.network.objects(),
+                                         export), strict=True):
             col.objects = objs
 
     def __panel__(self):
@@ -614,14 +613,15 @@ class Workbench(pn.viewable.Viewer):
 
     # ---------------------------------------------------------------- scenario
     def _on_yaml(self, event) -> None:
-        if not event.new:
+        got = self._newest_file(event)
+        if got is None:
             return
+        name, data = got
         try:
-            sc = scenario_from_yaml_bytes(event.new, self.yaml_input.filename or "scenario.yaml",
-                                          max_bytes=min(self.state.max_upload_bytes, 1_000_000))
+            sc = scenario_from_yaml_bytes(data, name or "scenario.yaml", max_bytes=self.yaml_input.max_bytes)
             apply_scenario(self.state.scenario, sc)
             self.state.label = sc.name
-            self._info(f"Scenario {sc.name} loaded from {self.yaml_input.filename}.", "ok")
+            self._info(f"Scenario {sc.name} loaded from {read_name(name)}.", "ok")
         except Exception as exc:  # noqa: BLE001
             self._error(exc, "loading the scenario")
 
@@ -631,16 +631,25 @@ class Workbench(pn.viewable.Viewer):
         return io.BytesIO(self.state.scenario.copy(name=label).to_yaml().encode("utf-8"))
 
     # ---------------------------------------------------------------- sites
-    def _on_upload(self, event) -> None:
+    def _newest_file(self, event) -> tuple[str, bytes] | None:
+        """(name, bytes) of the file a :class:`SitesDropper` has just received, None when a file was only
+        removed from it.  FileDropper gives text/* files as str when they are UTF-8: the same bytes back."""
+        seen = self._received_files.setdefault(event.obj.name, {})
         files = event.new or {}
-        new = [n for n, v in files.items() if self._uploaded.get(n) != id(v)]
-        self._uploaded = {n: id(v) for n, v in files.items()}
-        if not new:  # a file removed from the widget: the sites stay
+        new = [n for n, v in files.items() if seen.get(n) is not v]
+        self._received_files[event.obj.name] = dict(files)
+        if not new:
+            return None
+        data = files[new[-1]]
+        return new[-1], data.encode("utf-8") if isinstance(data, str) else data
+
+    def _on_upload(self, event) -> None:
+        got = self._newest_file(event)
+        if got is None:  # a file removed from the widget: the sites stay
             return
-        name, data = new[-1], files[new[-1]]
+        name, data = got
         try:
-            # FileDropper gives text/* files as str when they are UTF-8: the same bytes back
-            ok = self.state.upload(name, data.encode("utf-8") if isinstance(data, str) else data)
+            ok = self.state.upload(name, data)
             if ok:
                 self._info(f"{self.state.sites_label}: no problems found.", "ok")
             else:
@@ -655,7 +664,7 @@ class Workbench(pn.viewable.Viewer):
     def _on_oversize(self, event) -> None:
         name, size = event.new
         self._info(f"{read_name(name)}: {size / 1e6:.2f} MB received and more coming is over the upload limit "
-                   f"of {self.state.max_upload_bytes / 1e6:g} MB; the upload was stopped (nothing was run; the "
+                   f"of {event.obj.max_bytes / 1e6:g} MB; the upload was stopped (nothing was run; the "
                    "previous sites stay).", "error")
 
     def _on_demo(self, event=None) -> None:

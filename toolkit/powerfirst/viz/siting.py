@@ -6,7 +6,9 @@ object or a pandas DataFrame; none holds state.  The map draws its own basemap (
 outlines from :func:`powerfirst.io.geodata.read_boundaries`), so it needs no web tiles; tiles are
 added only when asked for.  Above :data:`RASTERIZE_ABOVE` points the candidates are rasterised
 with Datashader (through hvplot's ``rasterize=True``), so a screen of 100,000 cells renders as one
-image whose pixels hold the mean of the variable.
+image whose pixels hold the mean of the variable.  Both kinds of map take ``on_site`` / ``on_box``
+callbacks: a click picks the nearest candidate (:func:`nearest_site`), a box the candidates inside
+it (:func:`sites_in_box`), through the streams of :mod:`powerfirst.viz.map_select`.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import functools
 import operator
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import reduce
 
 import holoviews as hv
@@ -26,10 +28,11 @@ import xarray as xr
 from powerfirst.errors import Problem, ValidationError
 from powerfirst.models.siting import PILLARS
 from powerfirst.models.siting.score import total_score
+from powerfirst.viz.map_select import MapSelection, inside_box, nearest_index
 
 __all__ = ["RASTERIZE_ABOVE", "pillar_label", "short_name", "map_frame", "outline_paths", "outline_path", "ranked_map",
-           "recolourable_map", "breakdown_frame", "pillar_breakdown", "top_table", "flag_summary",
-           "exclusion_summary", "reweighted_ranks", "reweighted_top", "reweighted_summary", "reweighted_map",
+           "recolourable_map", "nearest_site", "sites_in_box", "breakdown_frame", "pillar_breakdown", "top_table",
+           "flag_summary", "exclusion_summary", "reweighted_ranks", "reweighted_top", "reweighted_summary", "reweighted_map",
            "useful_work_table"]
 
 #: above this many candidates the map is rasterised with Datashader (plain points with hover below)
@@ -269,10 +272,12 @@ def _outline_path(lon_range, lat_range, kinds) -> np.ndarray:
     return xy
 
 
-def _basemap(df: pd.DataFrame) -> hv.Path:
+def _basemap(df: pd.DataFrame, select: bool = False) -> hv.Path:
+    """The state and country outlines around the candidates (with the box-select tool when ``select``)."""
     lon_r, lat_r = _bounds(df)
-    return hv.Path([outline_path(lon_r, lat_r)], kdims=["easting", "northing"],
+    path = hv.Path([outline_path(lon_r, lat_r)], kdims=["easting", "northing"],
                    label="state and country outlines").opts(color="#6b6b6b", line_width=0.6, alpha=0.8)
+    return path.opts(tools=["box_select"]) if select else path
 
 
 def _need_datashader(what: str):
@@ -302,9 +307,24 @@ def _reason_counts(reasons: pd.Series, top: int = 3) -> str:
     return txt + (f", ... {len(parts) - top} more" if len(parts) > top else "")
 
 
+def _tile_layer(tiles: str | bool):
+    """The web tiles a map draws under its candidates: None for ``tiles=False``, else the HoloViews tile
+    source named (``True``: ``"CartoLight"``); a name HoloViews does not know is refused with the names it
+    knows."""
+    if not tiles:
+        return None
+    sources = hv.element.tiles.tile_sources
+    name = tiles if isinstance(tiles, str) else "CartoLight"
+    if name not in sources:
+        raise ValidationError([Problem(f"tiles: expected one of {', '.join(sorted(sources))} or False, found "
+                                       f"{tiles!r}", column="tiles")], what="ranked map")
+    return sources[name]()
+
+
 def ranked_map(ds: xr.Dataset, variable: str = "score", *, rasterize: bool | None = None, tiles: str | bool = False,
                excluded: str = "grey", cmap: str = "viridis", height: int = 520, width: int = 860,
-               threshold: int = RASTERIZE_ABOVE):
+               threshold: int = RASTERIZE_ABOVE, on_site: Callable[[str], None] | None = None,
+               on_box: Callable[[list[str]], None] | None = None):
     """Map of the screened candidates coloured by the score, a pillar score or a layer.
 
     Parameters
@@ -328,6 +348,13 @@ def ranked_map(ds: xr.Dataset, variable: str = "score", *, rasterize: bool | Non
         Largest frame height and the frame width of the map [px] (the aspect follows the data).
     threshold : int
         Number of points above which ``rasterize`` defaults to True.
+    on_site : callable, optional
+        ``on_site(site_id)``, called when a click on the map lands near a candidate drawn (within
+        :data:`~powerfirst.viz.map_select.CLICK_PIXELS` pixels, the nearest in Web Mercator metres;
+        on a rasterised map too).
+    on_box : callable, optional
+        ``on_box(site_ids)``, called with the candidates drawn inside a box of the box-select tool
+        (the tool is added to the map when this is given).
 
     Returns
     -------
@@ -336,6 +363,8 @@ def ranked_map(ds: xr.Dataset, variable: str = "score", *, rasterize: bool | Non
         excluded candidates and those with no value of ``variable``; when rasterised, a DynamicMap
         of that overlay whose candidates are an ``hv.Image`` made by the ``rasterize`` operation
         (re-aggregated on zoom in a live session). The colour range is the range of the data shown.
+        With ``on_site`` or ``on_box``, its streams are
+        :func:`powerfirst.viz.map_select.map_selection` of the map.
     """
     if excluded not in ("grey", "omit"):
         raise ValidationError([Problem(f"excluded: expected 'grey' or 'omit', found {excluded!r}",
@@ -343,6 +372,7 @@ def ranked_map(ds: xr.Dataset, variable: str = "score", *, rasterize: bool | Non
     if isinstance(threshold, bool) or not isinstance(threshold, int | np.integer) or threshold < 1:
         raise ValidationError([Problem(f"threshold: expected a number of points >= 1, found {threshold!r}",
                                        column="threshold")], what="ranked map")
+    tile = _tile_layer(tiles)
     df = map_frame(ds, variable)
     if df.empty:
         raise ValidationError([Problem("the screen holds no candidate to map")], what="ranked map")
@@ -365,14 +395,7 @@ def ranked_map(ds: xr.Dataset, variable: str = "score", *, rasterize: bool | Non
     (x0, x1), (y0, y1) = _extent(df)
     fw, fh = _frame(width, (x0, x1), (y0, y1), height)
     kw = dict(frame_width=fw, frame_height=fh, xaxis=None, yaxis=None)
-    layers = []
-    if tiles:
-        sources = hv.element.tiles.tile_sources
-        name = tiles if isinstance(tiles, str) else "CartoLight"
-        if name not in sources:
-            raise ValidationError([Problem(f"tiles: expected one of {', '.join(sorted(sources))} or False, found "
-                                           f"{tiles!r}", column="tiles")], what="ranked map")
-        layers.append(sources[name]())
+    layers = [] if tile is None else [tile]
     if excluded == "grey" and len(gone):
         layers.append(_grey_layer(gone, f"excluded ({len(gone):,}): {_reason_counts(gone['exclusion_reason'])}",
                                   EXCLUDED_COLOUR, len(gone) > threshold if rasterize is None else raster, spacing,
@@ -394,7 +417,8 @@ def ranked_map(ds: xr.Dataset, variable: str = "score", *, rasterize: bool | Non
                                        line_color="white", line_width=0.3, **kw).opts(
                 hover_tooltips=hover_tooltips(shown, hover, {variable: label}))
         layers.append(main)
-    layers.append(_basemap(df))  # outlines over the candidates, so state borders stay visible
+    outlines = _basemap(df, select=on_box is not None)
+    layers.append(outlines)  # outlines over the candidates, so state borders stay visible
     notes = []
     if len(gone):
         notes.append(f"{len(gone):,} excluded" + (" (dark grey)" if excluded == "grey" else " (not shown)"))
@@ -403,9 +427,11 @@ def ranked_map(ds: xr.Dataset, variable: str = "score", *, rasterize: bool | Non
     tier = ds.attrs.get("tier", "")
     title = (f"Siting screen, {tier} tier: {n:,} candidates coloured by {short_name(variable)}"
              + (" (rasterised)" if raster and len(shown) else "") + (f"; {', '.join(notes)}" if notes else ""))
-    return _compose(layers).opts(hv.opts.Overlay(title=title, xlim=(x0, x1), ylim=(y0, y1), frame_width=fw,
-                                                 frame_height=fh, legend_position="bottom_left", show_legend=True,
-                                                 fontsize={"title": "10pt"}))
+    out = _compose(layers).opts(hv.opts.Overlay(title=title, xlim=(x0, x1), ylim=(y0, y1), frame_width=fw,
+                                                frame_height=fh, legend_position="bottom_left", show_legend=True,
+                                                fontsize={"title": "10pt"}))
+    return _selectable(out, outlines, ds, include_excluded=excluded == "grey", xlim=(x0, x1), ylim=(y0, y1),
+                       frame=(fw, fh), on_site=on_site, on_box=on_box)
 
 
 def _colour_range(values: np.ndarray) -> tuple[float, float]:
@@ -418,7 +444,8 @@ def _colour_range(values: np.ndarray) -> tuple[float, float]:
 
 
 def recolourable_map(ds: xr.Dataset, variable: str = "score", *, tiles: str | bool = False, excluded: str = "grey",
-                     cmap: str = "viridis", height: int = 520, width: int = 860):
+                     cmap: str = "viridis", height: int = 520, width: int = 860,
+                     on_site: Callable[[str], None] | None = None, on_box: Callable[[list[str]], None] | None = None):
     """The rasterised map of :func:`ranked_map` whose colour variable changes in place.
 
     For a served map of many candidates: changing the colour re-aggregates the coloured layer
@@ -433,8 +460,9 @@ def recolourable_map(ds: xr.Dataset, variable: str = "score", *, tiles: str | bo
         The result of :func:`powerfirst.models.siting.screen`.
     variable : str
         The first colour (as in :func:`ranked_map`).
-    tiles, excluded, cmap, height, width
-        As in :func:`ranked_map`.
+    tiles, excluded, cmap, height, width, on_site, on_box
+        As in :func:`ranked_map` (a click picks the nearest candidate drawn, though the map has no
+        glyph per candidate).
 
     Returns
     -------
@@ -451,6 +479,7 @@ def recolourable_map(ds: xr.Dataset, variable: str = "score", *, tiles: str | bo
         raise ValidationError([Problem(f"excluded: expected 'grey' or 'omit', found {excluded!r}",
                                        column="excluded")], what="ranked map")
     _need_datashader("a recolourable map")
+    tile = _tile_layer(tiles)
     df = map_frame(ds, variable)
     if df.empty:
         raise ValidationError([Problem("the screen holds no candidate to map")], what="ranked map")
@@ -506,29 +535,96 @@ def recolourable_map(ds: xr.Dataset, variable: str = "score", *, tiles: str | bo
     under = rasterize_op(hv.Points((east, north), kdims=["easting", "northing"]), aggregator=datashader.count(),
                          x_sampling=spacing, y_sampling=spacing).opts(cmap=[NO_DATA_COLOUR, NO_DATA_COLOUR],
                                                                       colorbar=False, **kw)
-    layers = []
-    if tiles:
-        sources = hv.element.tiles.tile_sources
-        name = tiles if isinstance(tiles, str) else "CartoLight"
-        if name not in sources:
-            raise ValidationError([Problem(f"tiles: expected one of {', '.join(sorted(sources))} or False, found "
-                                           f"{tiles!r}", column="tiles")], what="ranked map")
-        layers.append(sources[name]())
-    layers.append(under)
+    layers = ([] if tile is None else [tile]) + [under]
     if excluded == "grey" and len(gone):
         layers.append(_grey_layer(gone, f"excluded ({len(gone):,}): {_reason_counts(gone['exclusion_reason'])}",
                                   EXCLUDED_COLOUR, len(gone) > RASTERIZE_ABOVE, spacing, **kw))
-    layers += [coloured, _basemap(base)]
+    outlines = _basemap(base, select=on_box is not None)
+    layers += [coloured, outlines]
     out = _compose(layers).opts(hv.opts.Overlay(xlim=(x0, x1), ylim=(y0, y1), frame_width=fw, frame_height=fh,
                                                 legend_position="bottom_left", show_legend=True,
                                                 fontsize={"title": "10pt"}))
     out = out.apply.opts(title=colour.param.title)
+    out = _selectable(out, outlines, ds, include_excluded=excluded == "grey", xlim=(x0, x1), ylim=(y0, y1),
+                      frame=(fw, fh), on_site=on_site, on_box=on_box)
 
     def recolour(v: str) -> None:
         vals = values(v)  # validates v (a ValidationError leaves the map as it was)
         colour.param.update(clim=_colour_range(vals), clabel=_colour_label(ds, v), title=title(v, vals), variable=v)
 
     return out, recolour
+
+
+# ----------------------------------------------------------------------------------------------
+# click and box-select on the map
+
+
+def _pickable(ds: xr.Dataset, include_excluded: bool, what: str) -> pd.DataFrame:
+    _check_screen(ds, ("lat", "lon", "score", "rank", "excluded"), what)
+    base, _ = _candidates(ds)
+    return base if include_excluded else base[~base["excluded"].to_numpy()]
+
+
+def nearest_site(ds: xr.Dataset, x, y, *, tolerance_m: float, include_excluded: bool = True) -> str | None:
+    """The candidate a click on the map at ``(x, y)`` picks: the nearest in the map's projection.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        The result of :func:`powerfirst.models.siting.screen`.
+    x, y : float or None
+        The click in Web Mercator easting and northing [m] (None: outside the plot).
+    tolerance_m : float
+        Largest distance [m, Web Mercator] from the click to the candidate picked (see
+        :func:`powerfirst.viz.map_select.click_tolerance_m` for a tolerance in pixels).
+    include_excluded : bool
+        Whether excluded candidates can be picked (they are drawn grey unless ``excluded="omit"``).
+
+    Returns
+    -------
+    str or None
+        The site id, or None when no candidate lies within ``tolerance_m`` of the click. Distances
+        are Web Mercator metres (what the screen shows), not great-circle distances.
+    """
+    df = _pickable(ds, include_excluded, "map click")
+    i = nearest_index(df["easting"].to_numpy(), df["northing"].to_numpy(), x, y, tolerance_m)
+    return None if i is None else str(df["site"].iloc[i])
+
+
+def sites_in_box(ds: xr.Dataset, bounds: Sequence[float], *, include_excluded: bool = True) -> list[str]:
+    """The candidates inside a box drawn on the map, in the order of the screen.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        The result of :func:`powerfirst.models.siting.screen`.
+    bounds : (float, float, float, float)
+        (left, bottom, right, top) in Web Mercator [m], as the ``BoundsXY`` stream of the
+        box-select tool gives it.
+    include_excluded : bool
+        Whether excluded candidates count.
+
+    Returns
+    -------
+    list of str
+        The site ids whose projected position lies inside the box (edges included).
+    """
+    df = _pickable(ds, include_excluded, "map box selection")
+    return df["site"][inside_box(df["easting"].to_numpy(), df["northing"].to_numpy(), bounds)].tolist()
+
+
+def _selectable(obj, outlines: hv.Path, ds: xr.Dataset, *, include_excluded: bool, xlim, ylim, frame, on_site,
+                on_box):
+    """The map ``obj`` with click and box-select streams answering ``on_site`` / ``on_box`` (unchanged
+    when both are None).  The streams attach to the outlines, a layer of every map: HoloViews links
+    a stream to the plot of an element inside an overlay (an overlay that is a DynamicMap, as a
+    rasterised map is, gets none), and every layer draws on the one figure that is clicked."""
+    if on_site is None and on_box is None:
+        return obj
+    df = _pickable(ds, include_excluded, "map selection")
+    MapSelection(outlines, df["site"].to_numpy(), df["easting"].to_numpy(), df["northing"].to_numpy(), xlim=xlim,
+                 ylim=ylim, frame=frame, on_site=on_site, on_box=on_box, owner=obj)
+    return obj
 
 
 # ----------------------------------------------------------------------------------------------
