@@ -466,6 +466,9 @@ class Workbench(pn.viewable.Viewer):
         self.map_variable = pn.widgets.Select(name="Colour by", options={}, width=320)
         self.map_variable.param.watch(lambda e: self._show_map(), "value")
         self.map_pane = pn.pane.HoloViews(None, sizing_mode="stretch_width", min_height=400)
+        from powerfirst.apps._workbench_map import MapPick
+
+        self.map_pick = MapPick(self)  # a click opens the Drill-down, a box filters the Ranking
         # Drill-down tab
         self.site_select = pn.widgets.Select(name="Site", options={}, width=420)
         self.site_select.param.watch(self._on_site, "value")
@@ -548,8 +551,8 @@ class Workbench(pn.viewable.Viewer):
                                 "scenario's name (change the name to keep another run for the Compare tab); a run "
                                 "already computed for the same scenario and sites is reused."),
                pn.Row(self.run_button, self.cancel_button), self.progress, self.stage, self.runs_table]
-        ranking = [self.top_select, self.ranking]
-        mapc = [self.map_variable, self.map_pane]
+        ranking = [self.top_select, self.map_pick.panel, self.ranking]
+        mapc = [self.map_variable, self.map_pick.hint, self.map_pane]
         drill = [self.site_select, self.site_text, self.breakdown, self.explain_table, self.ttp_pane, self.ttp_table]
         compare = [self.compare_select, self.compare_note, self.kpi_table, self.moved_table]
         export = [pn.pane.Markdown("Every candidate of the run on show, best first (the columns of "
@@ -800,6 +803,7 @@ class Workbench(pn.viewable.Viewer):
         for d in self.downloads.values():
             d.disabled = False
         try:
+            self.map_pick.drop()  # a box drawn on the previous run
             self._show_ranking()
             present = [v for v in MAP_VARIABLES if v in ds or v == "ttp_p50_best"]
             present[1:1] = [f"score_{p}" for p in ds["pillar"].values.astype(str)]
@@ -843,8 +847,7 @@ class Workbench(pn.viewable.Viewer):
         # the whole ranking is built once per run; "Sites shown" takes its first rows
         if self._ranked is None or self._ranked[0] is not ds:
             self._ranked = (ds, top_table(ds, n_ranked))
-        full = self._ranked[1]
-        self.ranking.value = full if n >= n_ranked else full.iloc[:n]
+        self.ranking.value = self.map_pick.rows(ds, self._ranked[1], n)  # the map's box selection, if any
 
     def _show_map(self) -> None:
         """The map of the run on show in the colour chosen. Above RASTERIZE_ABOVE coloured candidates the map
@@ -860,11 +863,11 @@ class Workbench(pn.viewable.Viewer):
             mapped = self._map_ds()
             if int((~mapped["excluded"].values.astype(bool)).sum()) <= RASTERIZE_ABOVE:
                 self._live = None
-                self.map_pane.object = ranked_map(mapped, variable, width=820)
+                self.map_pane.object = ranked_map(mapped, variable, width=820, **self.map_pick.callbacks())
             elif self._live is not None and self._live[0] is mapped:
                 self._live[1](variable)
             else:
-                obj, recolour = recolourable_map(mapped, variable, width=820)
+                obj, recolour = recolourable_map(mapped, variable, width=820, **self.map_pick.callbacks())
                 self._live = (mapped, recolour)
                 self.map_pane.object = obj
         except Exception as exc:  # noqa: BLE001
