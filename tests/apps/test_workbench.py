@@ -435,6 +435,23 @@ def test_upload_fix_run_rank_map_drill_and_download(page, workbench, files, tmp_
     sheet = pd.read_excel(tmp_path / "r.xlsx", sheet_name="ranking")
     assert list(sheet["site"]) == ranking and sheet["score"].tolist() == pytest.approx(got["score"].tolist())
     assert not [c.coordinate for row in wb["ranking"].iter_rows() for c in row if c.data_type == "f"]
+    # a second scenario (another name and tier), run, then the two compared
+    tab(page, "Scenario")
+    name = page.locator(".pf-run-name input").first
+    name.fill("edge-tier")
+    name.press("Enter")
+    page.locator("select").filter(has=page.locator('option[value="edge"]')).first.select_option("edge")
+    tab(page, "Run")
+    page.get_by_role("button", name="Run the siting screen").click()
+    page.get_by_text("Run edge-tier done in").wait_for(timeout=300_000)
+    tab(page, "Compare")
+    page.locator(".tabulator-col-title", has_text="edge-tier").first.wait_for(timeout=60_000)
+    titles = page.locator(".tabulator-col-title").all_inner_texts()
+    assert "workbench" in titles and "edge-tier" in titles
+    kpi = page.locator('.tabulator-cell[tabulator-field="figure"]').all_inner_texts()
+    assert "tier" in kpi
+    moved = page.locator('.tabulator-cell[tabulator-field="site"]').all_inner_texts()
+    assert sorted(moved) == SITES  # every site of both runs, with the ranks it moved
     assert "Traceback" not in page.content()
     assert not errors, f"JavaScript errors: {errors}"
 

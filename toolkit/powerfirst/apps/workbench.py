@@ -520,7 +520,8 @@ class Workbench(pn.viewable.Viewer):
     # ---------------------------------------------------------------- layout
     def _fill_tabs(self) -> None:
         s = self.state
-        top = pn.Column(pn.widgets.TextInput.from_param(s.param.label, name="Scenario name (names the run)"),
+        top = pn.Column(pn.widgets.TextInput.from_param(s.param.label, name="Scenario name (names the run)",
+                                                        css_classes=["pf-run-name"]),
                         pn.Param(s.scenario, parameters=["description", "seed"], show_name=False,
                                  widgets={"seed": {"type": pn.widgets.IntInput, "name": "Seed"}}))
         keys = (*SCREEN_SECTIONS, *[k for k in SECTIONS if k not in SCREEN_SECTIONS])
