@@ -21,7 +21,6 @@ used: the candidates are the ``network.top_n`` best of the run on show.
 from __future__ import annotations
 
 import asyncio
-import html
 import threading
 import time
 from collections import OrderedDict
@@ -34,6 +33,7 @@ import yaml
 
 from powerfirst.apps._format import formatted
 from powerfirst.apps._workbench_state import Run, RunCache, user_message
+from powerfirst.apps._workbench_state import message_html as _line
 from powerfirst.errors import Problem, ValidationError
 
 __all__ = ["PLAN_LOCK", "PlanCache", "plan_scenario", "plan_key", "kpi_frame", "country_frame", "built_frame",
@@ -195,15 +195,6 @@ def _shortened(msg: str, n: int = MAX_MESSAGE_LINES) -> str:
     if len(lines) <= n:
         return str(msg)
     return "\n".join([*lines[:n], f"… and {len(lines) - n} more lines"])
-
-
-def _line(text: str, kind: str = "info") -> str:
-    """A stage or note line as HTML (text escaped), in the colours of the workbench's messages."""
-    colours = {"info": ("#e8f1fb", "#1f4e79"), "error": ("#fbe9e9", "#8a1c1c"), "ok": ("#e9f7ec", "#1d5e2c")}
-    bg, fg = colours.get(kind, colours["info"])
-    body = "<br>".join(html.escape(line, quote=True) for line in str(text).splitlines())
-    return (f'<div class="pf-message pf-{kind}" style="background:{bg};color:{fg};padding:.5em .8em;'
-            f'border-radius:4px">{body}</div>')
 
 
 def _year_formatter():

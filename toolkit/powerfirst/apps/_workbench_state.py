@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import hashlib
+import html
 import io
 import logging
 import secrets
@@ -47,7 +48,21 @@ MAP_VARIABLES = ("score", "p_top_k", "ttp_p50_best", "headroom_mw", "hv_distance
 __all__ = ["UPLOAD_TYPES", "MAX_UPLOAD_SITES", "UploadRefused", "Upload", "read_upload", "sniff",
            "problems_frame", "screen_sites", "RunCache", "Run", "run_kpis", "moved_ranks", "ranking_frame",
            "csv_bytes", "excel_bytes", "parquet_bytes", "user_message", "scenario_from_yaml_bytes",
-           "apply_scenario", "SCREEN_LOCK", "TABS", "LOCKED", "MAP_VARIABLES"]
+           "apply_scenario", "SCREEN_LOCK", "TABS", "LOCKED", "MAP_VARIABLES", "esc", "message_html"]
+
+
+def esc(value) -> str:
+    """``value`` as HTML text (every ``<``, ``>``, ``&`` and quote escaped)."""
+    return html.escape(str(value), quote=True)
+
+
+def message_html(text: str, kind: str = "info") -> str:
+    """A message line as HTML (text escaped, lines kept), coloured by ``kind`` (info, error, ok)."""
+    colours = {"info": ("#e8f1fb", "#1f4e79"), "error": ("#fbe9e9", "#8a1c1c"), "ok": ("#e9f7ec", "#1d5e2c")}
+    bg, fg = colours.get(kind, colours["info"])
+    body = "<br>".join(esc(line) for line in str(text).splitlines())
+    return (f'<div class="pf-message pf-{kind}" style="background:{bg};color:{fg};padding:.5em .8em;'
+            f'border-radius:4px">{body}</div>')
 
 log = logging.getLogger("powerfirst.workbench")
 

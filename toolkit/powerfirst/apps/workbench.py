@@ -17,7 +17,6 @@ option labels, plot titles drawn on the canvas, or HTML built with :func:`html.e
 from __future__ import annotations
 
 import asyncio
-import html
 import io
 import logging
 import re
@@ -45,6 +44,7 @@ from powerfirst.apps._workbench_state import (
     UploadRefused,
     apply_scenario,
     csv_bytes,
+    esc,
     excel_bytes,
     moved_ranks,
     parquet_bytes,
@@ -56,6 +56,9 @@ from powerfirst.apps._workbench_state import (
     scenario_from_yaml_bytes,
     screen_sites,
     user_message,
+)
+from powerfirst.apps._workbench_state import (
+    message_html as _message_html,
 )
 from powerfirst.errors import Problem, ValidationError
 from powerfirst.models.siting import Cancelled
@@ -186,11 +189,6 @@ class SitesDropper(pn.widgets.FileDropper):
                 self.oversize = (name, self._received.pop(name))
                 return
         super()._process_event(event)
-
-
-def esc(value) -> str:
-    """``value`` as HTML text (every ``<``, ``>``, ``&`` and quote escaped)."""
-    return html.escape(str(value), quote=True)
 
 
 # ------------------------------------------------------------------------------------------ state
@@ -354,14 +352,6 @@ def section_widgets(section, key: str) -> pn.Param:
         widgets[name] = spec
     return pn.Param(section, parameters=section.settings(), widgets=widgets, show_name=False,
                     sizing_mode="stretch_width")
-
-
-def _message_html(text: str, kind: str = "info") -> str:
-    colours = {"info": ("#e8f1fb", "#1f4e79"), "error": ("#fbe9e9", "#8a1c1c"), "ok": ("#e9f7ec", "#1d5e2c")}
-    bg, fg = colours.get(kind, colours["info"])
-    body = "<br>".join(esc(line) for line in str(text).splitlines())
-    return (f'<div class="pf-message pf-{kind}" style="background:{bg};color:{fg};padding:.5em .8em;'
-            f'border-radius:4px">{body}</div>')
 
 
 def _ttp_frame(ds: xr.Dataset, site: str) -> pd.DataFrame:
