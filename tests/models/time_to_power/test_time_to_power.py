@@ -438,7 +438,11 @@ def test_cli_reports_bad_paths(capsys):
 
 def test_graph_types():
     g = PATH_GRAPHS["grid_firm"]
-    assert isinstance(g, Series) and isinstance(g.parts[0], Withdrawable) and isinstance(g.parts[0].part, Parallel)
+    # ready for service: (grid request, withdrawable, then commissioning) beside (site branch, then commissioning)
+    assert isinstance(g, Parallel) and all(isinstance(b, Series) for b in g.parts)
+    power, site = g.parts
+    assert isinstance(power.parts[0], Withdrawable) and isinstance(power.parts[0].part, Parallel)
+    assert power.parts[-1].key == "energisation" and site.parts[-1].key == "energisation@site"
     assert {s.name for s in graph_stages(g)} >= {"large_load_interconnection", "withdrawal", "large_transformer",
                                                  "energisation"}
 
@@ -458,3 +462,29 @@ def test_firm_request_within_headroom_is_faster():
                         overrides={"site_construction": {"p50": 1.0, "p90": 2.0}})
     p50 = res["p50_months"] if "p50_months" in res else res["first_power"].sel(quantile=0.5)
     assert float(p50.sel(site="covered").squeeze()) < 0.6 * float(p50.sel(site="short").squeeze())
+
+
+@pytest.mark.parametrize("service, expected", [(0.1, {"hyperscale": 12.0, "light_industrial": 10.0}),
+                                               (11.0, {"hyperscale": 13.0, "light_industrial": 13.0})])
+def test_a_building_row_that_covers_commissioning_is_not_commissioned_twice(service, expected):
+    """``covers: energisation@site`` (the light-industrial and modular rows run to energisation).
+
+    Fixed durations: building 10, commissioning 2, service transfer ``service`` [month]; ready =
+    max(service + 2, building + 2) for a hyperscale hall, max(service + 2, building) for a
+    light-industrial hall, whose figure already includes its commissioning."""
+    import pandas as pd
+
+    from powerfirst.models.time_to_power import time_to_power
+
+    base = dict(lat=39.0, lon=-77.5, country="US", ba="PJM", target_mw=50.0, existing_service_mw=50.0,
+                land_status="owned", permitting_status="approved")
+    df = pd.DataFrame([{**base, "site_id": ft, "facility_type": ft} for ft in expected])
+    fixed = {"distribution": "fixed"}
+    res = time_to_power(df, paths=["existing_service"], draws=200, seed=1, tornado=False,
+                        overrides={"site_construction": {**fixed, "p50": 10.0}, "energisation": {**fixed, "p50": 2.0},
+                                   "service_transfer": {**fixed, "p50": service}})
+    for ft, months in expected.items():
+        q = res["first_power"].sel(site=ft).isel(path=0).values
+        # quantiles are read from histograms of 16 bins per month: exact to one bin
+        np.testing.assert_allclose(q, months, atol=1 / 16)
+    assert str(res["facility_type"].sel(site="light_industrial").item()) == "light_industrial"

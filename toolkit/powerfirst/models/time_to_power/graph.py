@@ -158,35 +158,45 @@ _UPGRADES = parallel(Stage("large_transformer"), Stage("breakers_switchgear"), S
 _LLI = "large_load_interconnection"
 _TECH = parallel(*(Stage(t) for t in BRIDGE_TECHNOLOGIES))
 
+
+def _ready(power, *, withdrawable=None):
+    """Ready for service: the power branch, then commissioning with permanent power, beside the site branch.
+
+    ``max(power + E, site + E_site)``: both occurrences of ``energisation`` share one draw, so it is
+    ``max(power, site) + E`` unless the site's building row already covers the commissioning
+    (``covers: energisation@site``, the modular and light-industrial rows, whose figures run to the
+    first powered rack or to energisation): then ``E_site`` is dropped and the building finishes
+    commissioned.  ``withdrawable`` = (clock, withdrawal): the power branch is a grid request that may be
+    withdrawn (never energised).
+    """
+    if withdrawable is not None:
+        power = Withdrawable(power, *withdrawable)
+    return parallel(series(power, Stage("energisation")), series(_SITE, Stage("energisation", "site")))
+
+
 #: The graphs of the base paths.  ``large_load_interconnection`` is the utility's or ISO's
 #: large-load process from request to energisation; each of its rows says which stages its
 #: figure already covers (``covers``), and those are dropped for the sites that use the row, so
 #: no stage is added on top of a figure that includes it.  Upgrades not covered follow the
-#: figure (they are ordered once the studies it describes are done).
+#: figure (they are ordered once the studies it describes are done).  Every path ends ready for
+#: service (:func:`_ready`): its power branch and commissioning, beside the site branch.
 PATH_GRAPHS = {
-    "grid_firm": series(Withdrawable(parallel(Stage(_LLI), series(Stage(_LLI, "studies"), _UPGRADES), _SITE),
-                                     Stage(_LLI, "clock"), Stage("withdrawal")),
-                        Stage("energisation")),
-    "grid_flexible": series(Withdrawable(parallel(series(Stage("flexible_interconnection"),
-                                                         Stage("breakers_switchgear")), _SITE),
-                                         Stage("flexible_interconnection", "clock"), Stage("withdrawal", "flexible")),
-                            Stage("energisation")),
-    "onsite_bridge": series(parallel(_TECH, Stage("air_permit"), _SITE), Stage("energisation")),
-    "solar_storage": series(parallel(Stage("solar_epc"), Stage("battery_delivery"),
-                                     Stage(_LLI, "partial_grid"), _SITE), Stage("energisation")),
-    "existing_service": series(parallel(Stage("service_transfer"), _SITE), Stage("energisation")),
-    "colocation": series(parallel(Stage("colocation_agreement"),
+    "grid_firm": _ready(parallel(Stage(_LLI), series(Stage(_LLI, "studies"), _UPGRADES)),
+                        withdrawable=(Stage(_LLI, "clock"), Stage("withdrawal"))),
+    "grid_flexible": _ready(series(Stage("flexible_interconnection"), Stage("breakers_switchgear")),
+                            withdrawable=(Stage("flexible_interconnection", "clock"), Stage("withdrawal", "flexible"))),
+    "onsite_bridge": _ready(parallel(_TECH, Stage("air_permit"))),
+    "solar_storage": _ready(parallel(Stage("solar_epc"), Stage("battery_delivery"), Stage(_LLI, "partial_grid"))),
+    "existing_service": _ready(Stage("service_transfer")),
+    "colocation": _ready(parallel(Stage("colocation_agreement"),
                                   parallel(Stage("large_transformer", "colocation"),
                                            Stage("breakers_switchgear", "colocation"),
-                                           Stage("substation_build", "colocation")), _SITE),
-                         Stage("energisation")),
-    "mobile_bridge": series(parallel(Stage("mobile_generation"), Stage("temporary_air_permit"), _SITE),
-                            Stage("energisation")),
-    "onsite_generation": series(parallel(parallel(*(Stage(t, "permanent") for t in BRIDGE_TECHNOLOGIES)),
+                                           Stage("substation_build", "colocation")))),
+    "mobile_bridge": _ready(parallel(Stage("mobile_generation"), Stage("temporary_air_permit"))),
+    "onsite_generation": _ready(parallel(parallel(*(Stage(t, "permanent") for t in BRIDGE_TECHNOLOGIES)),
                                          Stage("air_permit"),
                                          parallel(Stage("breakers_switchgear", "own_substation"),
-                                                  Stage("substation_build", "own_substation")), _SITE),
-                                Stage("energisation")),
+                                                  Stage("substation_build", "own_substation")))),
 }
 
 _RULE_ATTRS = ("land_status", "permitting_status", "facility_type")

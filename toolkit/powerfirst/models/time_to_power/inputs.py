@@ -63,6 +63,7 @@ def check_stage_table(table: pd.DataFrame, *, file: str = "<stage table>", site_
     from powerfirst.units import UnitError, dimension
 
     known = {s.name for g in PATH_GRAPHS.values() for s in graph_stages(g)}
+    known_keys = {s.key for g in PATH_GRAPHS.values() for s in graph_stages(g)}
     problems = []
     for i, row in enumerate(table.to_dict("records")):
         stage = str(row.get("stage", "")).strip()
@@ -89,8 +90,9 @@ def check_stage_table(table: pd.DataFrame, *, file: str = "<stage table>", site_
                 "facility_type")
         cov = str(row.get("covers", "") or "").split()
         for c in cov:
-            if c not in known:
-                bad(f"covers names an unknown stage {c!r}", "covers")
+            if c not in known and c not in known_keys:
+                bad(f"covers names an unknown stage {c!r}; expected a stage or an occurrence 'stage@tag' of "
+                    f"the path graphs", "covers")
         dist = str(row.get("distribution", "")).strip()
         if dist not in DISTRIBUTIONS:
             bad(f"unknown distribution {dist!r}; expected one of {', '.join(DISTRIBUTIONS)}", "distribution")
@@ -671,11 +673,24 @@ def prepare(sites, paths: Sequence[str] | str = PATHS, *, stages: pd.DataFrame |
     if "large_load_interconnection" in s_index:
         cov = [set(str(chosen[("large_load_interconnection", g)].get("covers", "")).split()) for g in range(len(first))]
         covers_used = np.array([" ".join(sorted(c)) for c in cov], object)[ginv]
-        for j, (path, st) in enumerate(nodes):
-            if path != "grid_firm":
+    # a row's ``covers``: the stages (``name``) or occurrences (``name@tag``) its figure already
+    # includes are dropped from the paths where the covering stage is taken (its scale > 0)
+    for name in stage_names:
+        cov = [set(str(chosen[(name, g)].get("covers", "")).split()) for g in range(len(first))]
+        if not any(cov):
+            continue
+        for path in base:
+            taken = np.zeros(n, bool)
+            for j, (p, st) in enumerate(nodes):
+                if p == path and st.name == name:
+                    taken |= node_scale[:, j] > 0
+            if not taken.any():
                 continue
-            hit = np.array([st.name in c for c in cov], bool)[ginv]
-            node_scale[hit, j] = 0.0
+            for j, (p, st) in enumerate(nodes):
+                if p != path or st.name == name:
+                    continue
+                hit = np.array([st.name in c or st.key in c for c in cov], bool)[ginv] & taken
+                node_scale[hit, j] = 0.0
     active = np.zeros((n, len(stage_names)), bool)
     for j, (_path, st) in enumerate(nodes):
         active[:, s_index[st.name]] |= node_scale[:, j] > 0
