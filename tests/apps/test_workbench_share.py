@@ -548,6 +548,24 @@ def test_full_results_download_of_a_demo_run(make_workbench, tmp_path):
     assert back.attrs["scorecard"] == "; ".join(os.path.basename(c) for c in cards)  # ... the download their names
 
 
+@pytest.mark.realdata
+def test_the_download_of_a_run_over_the_size_limit_says_so(make_workbench, monkeypatch):
+    """A run bigger than the limit is not zipped in the server's memory: an empty file and a message
+    naming its size, the limit and how to save it instead."""
+    import powerfirst.apps._workbench_share as share
+
+    wb = make_workbench()
+    wb.state.scenario.siting.draws = 20
+    ds = wb.state.run().result
+    monkeypatch.setattr(share, "MAX_ZARR_DOWNLOAD_BYTES", ds.nbytes - 1)
+    assert share.zarr_download(wb).getvalue() == b""
+    limit = (ds.nbytes - 1) / 2**20
+    msg = message(wb)
+    assert f"over the download limit of {limit:,.0f} MiB" in msg and "--out results.zarr" in msg
+    monkeypatch.setattr(share, "MAX_ZARR_DOWNLOAD_BYTES", ds.nbytes)  # at the limit: zipped
+    assert share.zarr_download(wb).getvalue()[:2] == b"PK"
+
+
 def test_the_download_without_a_run_says_so(make_workbench):
     from powerfirst.apps._workbench_share import zarr_download
 

@@ -189,16 +189,28 @@ def without_server_paths(ds: xr.Dataset) -> xr.Dataset:
     return out
 
 
+#: largest run the "Full results" download zips [byte, in memory]: the archive is built in the
+#: server's memory (a temporary store, then the zip), so a bigger run is saved from a notebook or
+#: with ``powerfirst screen --out`` instead of being held twice by a shared server
+MAX_ZARR_DOWNLOAD_BYTES = 1 << 30
+
+
 def zarr_download(workbench) -> io.BytesIO:
     """The callback of the workbench's "Full results (zipped Zarr)" download: the run on show as
     :func:`zarr_zip_bytes` (server paths removed, :func:`without_server_paths`), named
-    ``<run>-results.zarr.zip``; an error is shown in the workbench and an empty file returned."""
+    ``<run>-results.zarr.zip``; an error is shown in the workbench and an empty file returned (also
+    for a run over :data:`MAX_ZARR_DOWNLOAD_BYTES`)."""
+    from powerfirst.apps._workbench_state import UploadRefused
+
     ds = workbench.state.result
     try:
         if ds is None:
-            from powerfirst.apps._workbench_state import UploadRefused
-
             raise UploadRefused("no run yet: run the screen first")
+        if ds.nbytes > MAX_ZARR_DOWNLOAD_BYTES:
+            raise UploadRefused(
+                f"the run's results are {ds.nbytes / 2**20:,.0f} MiB in memory, over the download limit of "
+                f"{MAX_ZARR_DOWNLOAD_BYTES / 2**20:,.0f} MiB; save them with ds.to_zarr(...) in a notebook or "
+                "with 'powerfirst screen ... --out results.zarr'")
         name = workbench.state.run_name or "results"
         dl = workbench.downloads.get("zarr")
         if dl is not None:
