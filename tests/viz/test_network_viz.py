@@ -219,3 +219,24 @@ def test_capacity_by_country_and_demand_served_by_group(inputs, plan):
         served = (tab[f"demand_mw_{t}"] * tab[f"served_{t}"].fillna(0)).sum()
         assert served == pytest.approx(float(plan["energy_mwh"].sel(tier=t, year=y).sum()) / HOURS_PER_YEAR, rel=1e-6)
         assert tab[f"demand_mw_{t}"].sum() == pytest.approx(float(dem["average_mw"].sel(tier=t, year=y).sum()))
+
+
+def test_the_default_box_leaves_out_points_no_site_serves(plan):
+    """The US demand cube holds Guam and American Samoa: an unserved point there must not stretch
+    the map over the Pacific; a served one is shown (its line is drawn)."""
+    far = plan.copy(deep=True)
+    p0 = far["point"].values[0]
+    far["point_lon"].loc[{"point": p0}] = 145.0
+    far["point_lat"].loc[{"point": p0}] = 13.5
+    y = int(plan["year"].values[-1])
+    served = vn.network_map(far, y, outlines=False)
+    x145, _ = _merc(np.array([145.0]), np.array([13.5]))
+    assert hv.Store.lookup_options("bokeh", served, "plot").kwargs["xlim"][1] >= x145[0]
+    far["serving_site"].loc[{"point": p0}] = ""
+    unserved = vn.network_map(far, y, outlines=False)
+    served_pts = (far["serving_site"].astype(str) != "").any(["tier", "year"]).values
+    lon = np.concatenate([far["site_lon"].values, far["point_lon"].values[served_pts]])
+    xlim = hv.Store.lookup_options("bokeh", unserved, "plot").kwargs["xlim"]
+    x0, x1 = _merc(np.array([lon.min(), lon.max()]), np.array([0.0, 0.0]))[0]
+    width = x1 - x0
+    assert xlim[1] < x145[0] and x0 - 0.05 * width <= xlim[0] <= x0 and x1 <= xlim[1] <= x1 + 0.05 * width

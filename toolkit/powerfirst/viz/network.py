@@ -121,8 +121,13 @@ def assignment_frame(plan: xr.Dataset, year: int | None = None) -> pd.DataFrame:
 
 
 def _box(plan: xr.Dataset, pad: float = 0.04) -> tuple[tuple[float, float], tuple[float, float]]:
-    lat = np.concatenate([plan["site_lat"].values, plan["point_lat"].values]).astype(float)
-    lon = np.concatenate([plan["site_lon"].values, plan["point_lon"].values]).astype(float)
+    """The box [degrees] of every candidate site and every demand point a site serves in some year
+    (padded by ``pad`` of its size): points no site serves (the US demand cube holds Guam and
+    American Samoa, at 145 E and 14 S) would otherwise stretch a US map over the Pacific."""
+    served = (plan["serving_site"].astype(str) != "").any([d for d in plan["serving_site"].dims if d != "point"]).values \
+        if "serving_site" in plan else np.ones(plan.sizes.get("point", 0), bool)
+    lat = np.concatenate([plan["site_lat"].values, plan["point_lat"].values[served]]).astype(float)
+    lon = np.concatenate([plan["site_lon"].values, plan["point_lon"].values[served]]).astype(float)
     lat0, lat1, lon0, lon1 = np.nanmin(lat), np.nanmax(lat), np.nanmin(lon), np.nanmax(lon)
     dx, dy = max(lon1 - lon0, 0.5) * pad, max(lat1 - lat0, 0.5) * pad
     return (max(lon0 - dx, -180.0), min(lon1 + dx, 180.0)), (max(lat0 - dy, -85.0), min(lat1 + dy, 85.0))
@@ -188,7 +193,9 @@ def network_map(plan: xr.Dataset, year: int | None = None, *, tiers: Sequence[st
     outlines : bool
         Draw the state and country outlines (read from the boundary files).
     lon_range, lat_range : (float, float), optional
-        The box shown [degrees] (e.g. Europe alone); default the box of every site and point.
+        The box shown [degrees] (e.g. Europe alone); default the box of every candidate site and
+        every demand point some site serves (in any year of the plan): points no site serves may lie
+        outside it.
     width, height : int, optional
         Frame size [px]; the default height keeps the map's aspect.
 
