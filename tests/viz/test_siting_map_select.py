@@ -254,3 +254,23 @@ def test_one_tile_helper_for_both_map_kinds(small, large):
     for call in (lambda: vs.ranked_map(small, tiles="Nowhere"), lambda: vs.recolourable_map(large, tiles="Nowhere")):
         with pytest.raises(ValidationError, match="tiles: expected one of .*CartoLight.* or False, found 'Nowhere'"):
             call()
+
+
+@pytest.mark.realdata
+def test_a_box_does_not_grey_the_candidates_outside_it(small, large):
+    """Bokeh's box selection greys every glyph outside the box (non-selection alpha 0.1 on each
+    renderer of the figure) and keeps it greyed after the workbench clears its selection; the answer
+    to a box is the filtered Ranking, so the maps keep their glyphs as drawn."""
+    from bokeh.models import GlyphRenderer
+
+    got = []
+    for kind, _ds, m in _maps(small, large, got):
+        fig = _figure(m)
+        glyphs = [r for r in fig.renderers if isinstance(r, GlyphRenderer) and hasattr(r.glyph, "fill_alpha")]
+        assert glyphs, kind
+        for r in glyphs:
+            assert r.nonselection_glyph is not None and r.nonselection_glyph.fill_alpha == r.glyph.fill_alpha, kind
+    # without on_box the map keeps Bokeh's defaults (there is no box-select tool)
+    fig = _figure(vs.ranked_map(small))
+    pts = [r for r in fig.renderers if isinstance(r, GlyphRenderer) and hasattr(r.glyph, "fill_alpha")]
+    assert any(r.nonselection_glyph.fill_alpha != r.glyph.fill_alpha for r in pts)

@@ -622,6 +622,11 @@ def _selectable(obj, outlines: hv.Path, ds: xr.Dataset, *, include_excluded: boo
     if on_site is None and on_box is None:
         return obj
     df = _pickable(ds, include_excluded, "map selection")
+    if on_box is not None:
+        # a box selects on every layer of the figure; its answer is the filtered Ranking, so the map does not
+        # grey the candidates outside the box (Bokeh's selection would outlive a cleared selection)
+        obj = obj.opts(hv.opts.Points(selection_alpha=1.0, nonselection_alpha=1.0),
+                       hv.opts.Path(selection_alpha=0.8, nonselection_alpha=0.8))
     MapSelection(outlines, df["site"].to_numpy(), df["easting"].to_numpy(), df["northing"].to_numpy(), xlim=xlim,
                  ylim=ylim, frame=frame, on_site=on_site, on_box=on_box, owner=obj)
     return obj
