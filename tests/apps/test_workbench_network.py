@@ -193,6 +193,46 @@ def test_an_unexpected_error_shows_a_reference_and_keeps_the_plan(wb, monkeypatc
     assert net.plan is before
 
 
+def test_cancel_stops_the_plan_frees_the_server_and_keeps_the_plan_on_show(wb, monkeypatch):
+    """Cancel while the plan runs: the plan's ``cancel`` event is set (run_network stops at its next
+    check or inside HiGHS, tests/models/network/test_optimise.py), the stage line says so, the plan
+    on show stays, the server's plan lock is free and the buttons are back."""
+    from powerfirst.apps._workbench_network import PLAN_LOCK
+    from powerfirst.errors import Cancelled
+
+    net = wb.network
+    if net.plan is None:
+        on_loop(net._on_plan())
+    before = net.plan
+    entered = threading.Event()
+
+    def slow(sc, *, candidates, cancel):
+        entered.set()
+        assert cancel.wait(60), "the Cancel button did not set the plan's event"
+        Cancelled.check(cancel, "the network plan was cancelled (in the branch and bound)")
+
+    monkeypatch.setattr(scenario_run, "run_network", slow)
+    wb.state.scenario.network.mip_gap = 0.03  # another scenario: not in the cache
+    try:
+        t = threading.Thread(target=asyncio.run, args=(net._on_plan(),))
+        t.start()
+        assert entered.wait(60)
+        assert not net.cancel_button.disabled and net.button.disabled
+        net._on_cancel()
+        assert "Cancelling" in net.stage.object and net.cancel_button.disabled
+        t.join(60)
+        assert not t.is_alive()
+    finally:
+        wb.state.scenario.network.mip_gap = 0.01
+    assert "Plan cancelled: nothing was changed. The plan of run workbench stays on show." in net.stage.object
+    assert net.plan is before and net.views.visible
+    assert net.cancel_button.disabled and not net.button.disabled and not net.progress.visible
+    assert PLAN_LOCK.acquire(blocking=False)  # the server's plan queue is free
+    PLAN_LOCK.release()
+    net._on_cancel()  # nothing going: nothing happens
+    assert "Plan cancelled" in net.stage.object
+
+
 def test_a_new_run_leaves_the_plan_of_the_old_one_marked_and_an_upload_plans_privately(wb):
     from powerfirst.apps._workbench_network import plan_key
 

@@ -11,11 +11,22 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 __all__ = ["PowerfirstError", "Problem", "ValidationError", "DataFormatError", "OutputError",
-           "OutputExistsError", "OutputNotWritableError"]
+           "OutputExistsError", "OutputNotWritableError", "Cancelled"]
 
 
 class PowerfirstError(Exception):
     """Base class of the errors powerfirst raises on purpose."""
+
+
+class Cancelled(Exception):  # noqa: N818 - a stop asked for, not an error of the input
+    """A computation was stopped on request (a screen's ``should_stop`` hook, a network plan's
+    ``cancel`` event): nothing is returned."""
+
+    @classmethod
+    def check(cls, event, message: str) -> None:
+        """Raise ``Cancelled(message)`` when ``event`` (a ``threading.Event``; None: never) is set."""
+        if event is not None and event.is_set():
+            raise cls(message)
 
 
 @dataclass(frozen=True)

@@ -185,3 +185,54 @@ def test_plan_dataset_units_and_kpis():
     assert (served.sel(tier="edge") <= 10.0 + 1e-9).where(served.sel(tier="edge").notnull(), True).all()
     # capacity persists
     assert (plan["built_mw"].diff("year") >= 0).all()
+
+
+class _SetInSolver:
+    """A cancel event that becomes set when HiGHS first asks (from its interrupt callback, a function
+    named ``interrupt``) and stays set, so a Cancelled can only follow the solver's own check."""
+
+    def __init__(self):
+        self.asked_by = []
+        self.set_ = False
+
+    def is_set(self) -> bool:
+        import sys
+
+        caller = sys._getframe(1).f_code.co_name
+        self.asked_by.append(caller)
+        self.set_ = self.set_ or caller == "interrupt"
+        return self.set_
+
+
+@pytest.mark.parametrize("start", ["none", "lp_round"])
+def test_a_cancel_stops_the_solver_from_its_interrupt_callback(start):
+    """HiGHS checks the event in its simplex, interior-point and branch-and-bound callbacks: set there,
+    the solve stops and ``Cancelled`` says in which step; an event never set changes nothing."""
+    from powerfirst.errors import Cancelled
+
+    dem, sup = random_network(12, 20, (2027, 2029), seed=4, boxes=BOX, module_mw=(40.0, 20.0, 10.0))
+    inst = build_instance(dem, sup, warn=False)
+    ev = _SetInSolver()
+    where = "in the branch and bound" if start == "none" else "in the LP relaxation"
+    with pytest.raises(Cancelled, match=f"the network plan was cancelled \\({where}\\)"):
+        solve_network(inst, mip_gap=1e-3, time_limit=60, start=start, cancel=ev)
+    assert ev.asked_by[:2] == ["check", "check"] and "interrupt" in ev.asked_by  # two checks, then the solver's
+    import threading
+
+    never = threading.Event()
+    a = solve_network(inst, mip_gap=1e-3, time_limit=60, start=start)
+    b = solve_network(inst, mip_gap=1e-3, time_limit=60, start=start, cancel=never)
+    assert b.objective == pytest.approx(a.objective, rel=1e-9) and b.status == a.status
+
+
+def test_a_cancel_set_before_the_solve_builds_nothing():
+    import threading
+
+    from powerfirst.errors import Cancelled
+
+    dem, sup = random_network(6, 8, (2027,), seed=1, boxes=BOX, module_mw=(40.0, 20.0, 10.0))
+    inst = build_instance(dem, sup, warn=False)
+    ev = threading.Event()
+    ev.set()
+    with pytest.raises(Cancelled, match=r"cancelled \(before the model was built\)"):
+        solve_network(inst, cancel=ev)

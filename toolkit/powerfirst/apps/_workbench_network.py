@@ -223,6 +223,9 @@ class NetworkTab:
         self.plan_source: xr.Dataset | None = None
         self.button = pn.widgets.Button(label="Plan the network", button_type="primary", disabled=True)
         self.button.on_click(self._on_plan)
+        self.cancel_button = pn.widgets.Button(name="Cancel", button_type="warning", disabled=True)
+        self.cancel_button.on_click(self._on_cancel)
+        self._cancel: threading.Event | None = None  # set to stop the plan going (None: no plan going)
         self.progress = pn.indicators.Progress(active=False, value=-1, sizing_mode="stretch_width", visible=False)
         self.stage = pn.pane.HTML("", sizing_mode="stretch_width", name="network-stage")
         self.note = pn.pane.HTML("", sizing_mode="stretch_width", name="network-note")
@@ -251,7 +254,7 @@ class NetworkTab:
             "edge) and year, and which demand each one serves: the plan of `powerfirst plan`, with the "
             "**network** section of the scenario (Scenario tab: regions, years, sovereignty rule, solver time "
             "limit). Its candidates are the `network.top_n` best of the run on show.")
-        return [intro, self.button, self.progress, self.stage, self.note, self.views]
+        return [intro, pn.Row(self.button, self.cancel_button), self.progress, self.stage, self.note, self.views]
 
     # ---------------------------------------------------------------- state
     def _run_on_show(self) -> Run | None:
@@ -316,10 +319,13 @@ class NetworkTab:
     # ---------------------------------------------------------------- planning
     async def _on_plan(self, event=None) -> None:
         """Plan the network of the run on show in a worker thread (or show the cached plan)."""
+        from powerfirst.errors import Cancelled
         from powerfirst.scenarios.run import network_candidates, run_network
 
         s = self.state
         self.button.disabled = True
+        cancel = self._cancel = threading.Event()
+        self.cancel_button.disabled = False
         self.progress.value = -1
         self.progress.visible, self.progress.active = True, True
         locked = False
@@ -333,10 +339,11 @@ class NetworkTab:
             if plan is None:
                 loop = asyncio.get_running_loop()
                 waiting = False
-                while not PLAN_LOCK.acquire(blocking=False):
+                while not PLAN_LOCK.acquire(blocking=False):  # a cancel while waiting frees the queue place
                     if not waiting:
                         self.stage.object = _line("Waiting for another network plan on this server to finish …")
                         waiting = True
+                    Cancelled.check(cancel, "cancelled while waiting for another network plan")
                     await asyncio.sleep(0.2)
                 locked = True
                 t0 = time.perf_counter()
@@ -344,12 +351,13 @@ class NetworkTab:
                 self.stage.object = _line(f"Stage 1 of 3: the candidates, the {n.top_n} best of run {name} "
                                           f"({ds.sizes['site']:,} screened) …")
                 cands, _ = await loop.run_in_executor(None, lambda: network_candidates(sc, ds))
+                Cancelled.check(cancel, "cancelled after the candidates")
                 limit = f"solver time limit {n.time_limit:g} s" if n.time_limit else "no solver time limit"
                 head = (f"Stage 2 of 3: demand points ({', '.join(n.regions)}; {', '.join(map(str, n.years))}), time "
                         f"to power of {len(cands)} candidates ({n.ttp_draws:,} draws) and the plan ({n.method}, "
                         f"{limit})")
                 self.stage.object = _line(head + " …")
-                fut = loop.run_in_executor(None, lambda: run_network(sc, candidates=cands))
+                fut = loop.run_in_executor(None, lambda: run_network(sc, candidates=cands, cancel=cancel))
                 while True:
                     done, _ = await asyncio.wait({fut}, timeout=0.5)
                     if done:
@@ -367,6 +375,9 @@ class NetworkTab:
             self._show(plan, name, ds)
             self.stage.object = _line(plan_summary(plan, name) + took, "ok")
             self.wb._info("")
+        except Cancelled:
+            kept = f" The plan of run {self.plan_run} stays on show." if self.plan is not None else ""
+            self.stage.object = _line(f"Plan cancelled: nothing was changed.{kept}")
         except Exception as exc:  # noqa: BLE001 - a message, never a traceback; the plan on show stays
             msg, _ = user_message(exc, "planning the network")
             self.wb._info(_shortened(msg), "error")
@@ -375,5 +386,14 @@ class NetworkTab:
         finally:
             if locked:
                 PLAN_LOCK.release()
+            self._cancel = None
+            self.cancel_button.disabled = True
             self.progress.active, self.progress.visible = False, False
             self.button.disabled = s.result is None
+
+    def _on_cancel(self, event=None) -> None:
+        """Stop the plan going: between its steps, or inside the solver (HiGHS's interrupt callbacks)."""
+        if self._cancel is not None and not self._cancel.is_set():
+            self._cancel.set()
+            self.cancel_button.disabled = True
+            self.stage.object = _line("Cancelling: the plan stops at its next step or solver check …")

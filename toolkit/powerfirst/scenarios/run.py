@@ -467,7 +467,7 @@ def _sovereignty_problems(ruled, free, rule: str) -> list:
 
 
 def run_network(sc, screen: xr.Dataset | None = None, *, candidates=None, headroom: xr.Dataset | None = None,
-                sites=None, progress: bool = False) -> xr.Dataset:
+                sites=None, progress: bool = False, cancel=None) -> xr.Dataset:
     """The network plan of a scenario (the ``network`` section).
 
     Demand (:func:`powerfirst.models.network.demand_points`) is built first, so a year outside
@@ -486,6 +486,10 @@ def run_network(sc, screen: xr.Dataset | None = None, *, candidates=None, headro
         share its candidates without screening again).
     headroom : xarray.Dataset, optional
         The headroom group's result (the screen's BA headroom where the scenario has grid data).
+    cancel : threading.Event, optional
+        Set from another thread to stop the plan: checked between the steps and inside the
+        solver (:func:`powerfirst.models.network.solve_network`); then
+        :class:`~powerfirst.errors.Cancelled` is raised.
 
     Returns
     -------
@@ -507,7 +511,7 @@ def run_network(sc, screen: xr.Dataset | None = None, *, candidates=None, headro
     """
     import warnings
 
-    from powerfirst.errors import Problem, ValidationError
+    from powerfirst.errors import Cancelled, Problem, ValidationError
     from powerfirst.models.network import build_instance, demand_points, plan_network, site_supply
 
     n = sc.network
@@ -524,6 +528,7 @@ def run_network(sc, screen: xr.Dataset | None = None, *, candidates=None, headro
         screened = cands.attrs.get("screened") or (
             cands.groupby("candidate_region", sort=False).size().to_dict() if "candidate_region" in cands
             else {"given": len(cands)})
+    Cancelled.check(cancel, "the network plan was cancelled (after the demand points and the candidates)")
     start = n.start or sc.siting.start
     sup = site_supply(cands, years, confidence=float(n.confidence), carbon_price=n.carbon_price, start=start,
                       ttp_draws=int(n.ttp_draws), seed=int(sc.seed))
@@ -548,9 +553,11 @@ def run_network(sc, screen: xr.Dataset | None = None, *, candidates=None, headro
                                                    "network.sovereignty_infeasible: unserved to plan that demand as "
                                                    "unserved", column="network.sovereignty_infeasible")],
                                   what=f"network plan: the '{n.sovereignty}' sovereignty rule is infeasible")
+    Cancelled.check(cancel, "the network plan was cancelled (after the time to power of the candidates)")
     plan = plan_network(dem, sup, sovereignty=n.sovereignty, objective=n.objective, carbon_cap=n.carbon_cap,
                         min_work_per_kwh=n.min_work_per_kwh, caps=n.caps, max_sites_per_point=n.max_sites_per_point,
-                        mip_gap=float(n.mip_gap), time_limit=n.time_limit, threads=int(n.threads), method=n.method)
+                        mip_gap=float(n.mip_gap), time_limit=n.time_limit, threads=int(n.threads), method=n.method,
+                        cancel=cancel)
     plan["demand_mw"] = (("point", "tier", "year"),
                          dem["average_mw"].sel(point=plan["point"].values, tier=plan["tier"].values,
                                                year=plan["year"].values).transpose("point", "tier", "year").values,

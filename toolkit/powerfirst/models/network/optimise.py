@@ -49,7 +49,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from powerfirst.errors import Problem, ValidationError
+from powerfirst.errors import Cancelled, Problem, ValidationError
 
 from .demand import TIERS
 from .instance import HOURS_PER_YEAR, Instance
@@ -455,7 +455,7 @@ def build_network_milp(inst: Instance, *, objective: str = "cost", carbon_cap=No
 
 def solve_network(inst: Instance, *, objective: str = "cost", carbon_cap=None, min_work_per_kwh=None,
                   mip_gap: float = 1e-4, time_limit: float | None = None, threads: int = 1, start: str = "auto",
-                  solver_options: dict | None = None, log: bool = False) -> Solution:
+                  solver_options: dict | None = None, log: bool = False, cancel=None) -> Solution:
     """Solve the network MILP with HiGHS, from a MIP start.
 
     Parameters
@@ -480,6 +480,10 @@ def solve_network(inst: Instance, *, objective: str = "cost", carbon_cap=None, m
         More HiGHS options.
     log : bool
         Print HiGHS's log.
+    cancel : threading.Event, optional
+        Set from another thread to stop: checked between the steps and by HiGHS's interrupt
+        callbacks (simplex, interior point, branch and bound), so a solve stops within one
+        callback interval; then :class:`~powerfirst.errors.Cancelled` is raised and nothing returned.
 
     Returns
     -------
@@ -491,12 +495,15 @@ def solve_network(inst: Instance, *, objective: str = "cost", carbon_cap=None, m
     ------
     RuntimeError
         HiGHS found no feasible solution (never with a start: everything unserved is feasible).
+    powerfirst.errors.Cancelled
+        ``cancel`` was set.
     """
     if start not in ("auto", "greedy", "lp_round", "none"):
         raise ValidationError(Problem(f"expected start 'auto', 'greedy', 'lp_round' or 'none', found {start!r}",
                                       variable="start"), what="network MILP")
     t0 = _time.perf_counter()
     deadline = None if time_limit is None else t0 + float(time_limit)
+    _stop_if(cancel, "before the model was built")
     m = build_network_milp(inst, objective=objective, carbon_cap=carbon_cap, min_work_per_kwh=min_work_per_kwh)
     lab = _Labels(m)
     t1 = _time.perf_counter()
@@ -507,13 +514,14 @@ def solve_network(inst: Instance, *, objective: str = "cost", carbon_cap=None, m
     if start in ("auto", "greedy") and objective == "cost" and not caps:
         g = greedy(inst)
         starts["greedy"] = (float(lab.c @ lab.column_vector(inst, g)), g)
+    _stop_if(cancel, "after the greedy start")
     if start in ("auto", "lp_round"):
-        lr = _lp_round(inst, m, lab, opts, deadline)
+        lr = _lp_round(inst, m, lab, opts, deadline, cancel)
         if lr is not None:
             starts["lp_round"] = (float(lab.c @ lab.column_vector(inst, lr)), lr)
             lp_bound = lr.info["lp_bound"]
     t2 = _time.perf_counter()
-    h = _highs(m, opts, deadline)
+    h = _highs(m, opts, deadline, cancel=cancel)
     best = min(starts, key=lambda k: starts[k][0]) if starts else None
     if best is not None:
         import highspy
@@ -521,7 +529,7 @@ def solve_network(inst: Instance, *, objective: str = "cost", carbon_cap=None, m
         hs = highspy.HighsSolution()
         hs.col_value = lab.column_vector(inst, starts[best][1]).tolist()
         h.setSolution(hs)
-    h.run()
+    _run(h, cancel, "in the branch and bound")
     t3 = _time.perf_counter()
     status = h.modelStatusToString(h.getModelStatus())
     info = h.getInfo()
@@ -544,7 +552,9 @@ def solve_network(inst: Instance, *, objective: str = "cost", carbon_cap=None, m
     return sol
 
 
-def _highs(m, opts: dict, deadline: float | None, relax: bool = False):
+def _highs(m, opts: dict, deadline: float | None, relax: bool = False, cancel=None):
+    """HiGHS on the linopy model ``m``; with ``cancel`` (a ``threading.Event``) its interrupt
+    callbacks stop the solve once the event is set."""
     import linopy.io
 
     h = linopy.io.to_highspy(m)
@@ -554,7 +564,25 @@ def _highs(m, opts: dict, deadline: float | None, relax: bool = False):
         h.setOptionValue("solve_relaxation", True)
     if deadline is not None:
         h.setOptionValue("time_limit", max(deadline - _time.perf_counter(), 1.0))
+    if cancel is not None:
+        def interrupt(event, cancel=cancel):
+            if cancel.is_set():
+                event.interrupt()
+
+        h.cbSimplexInterrupt += interrupt
+        h.cbIpmInterrupt += interrupt
+        h.cbMipInterrupt += interrupt
     return h
+
+
+def _stop_if(cancel, where: str) -> None:
+    Cancelled.check(cancel, f"the network plan was cancelled ({where})")
+
+
+def _run(h, cancel, where: str) -> None:
+    """``h.run()``, then :class:`Cancelled` when ``cancel`` was set (HiGHS stopped by its callback)."""
+    h.run()
+    _stop_if(cancel, where)
 
 
 class _Labels:
@@ -616,12 +644,12 @@ class _Labels:
         return col
 
 
-def _lp_round(inst: Instance, m, lab: _Labels, opts: dict, deadline: float | None) -> Solution | None:
+def _lp_round(inst: Instance, m, lab: _Labels, opts: dict, deadline: float | None, cancel=None) -> Solution | None:
     """LP-rounding start: relaxation, modules rounded up within power and headroom, assignment LP."""
     # interior point for the large LPs (3-5x faster than the dual simplex on these instances)
     lp_opts = {**opts, "solver": "ipm"}
-    h = _highs(m, {**lp_opts, "run_crossover": "off"}, deadline, relax=True)  # a bound and fractions suffice
-    h.run()
+    h = _highs(m, {**lp_opts, "run_crossover": "off"}, deadline, relax=True, cancel=cancel)  # a bound and fractions
+    _run(h, cancel, "in the LP relaxation")
     if int(h.getInfo().primal_solution_status) == 0:
         return None
     lp_ok = h.getModelStatus() == h.getModelStatus().__class__.kOptimal
@@ -629,12 +657,12 @@ def _lp_round(inst: Instance, m, lab: _Labels, opts: dict, deadline: float | Non
     col = np.asarray(h.getSolution().col_value, dtype=float)
     nl = lab.values(col, "modules", (inst.n_sites, len(TIERS), inst.n_years))
     nr = _round_modules(inst, nl)
-    h2 = _highs(m, {**lp_opts, "run_crossover": "off"}, deadline, relax=True)
+    h2 = _highs(m, {**lp_opts, "run_crossover": "off"}, deadline, relax=True, cancel=cancel)
     p = lab.columns("modules").ravel()
     ok = p >= 0
     v = nr.ravel()[ok]
     h2.changeColsBounds(int(ok.sum()), p[ok].astype(np.int32), v, v)
-    h2.run()
+    _run(h2, cancel, "in the assignment LP of the LP-rounding start")
     if int(h2.getInfo().primal_solution_status) == 0:
         return None
     sol = lab.solution(inst, np.asarray(h2.getSolution().col_value, dtype=float), "cost")

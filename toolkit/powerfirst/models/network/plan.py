@@ -172,7 +172,7 @@ def kpis(plan: xr.Dataset) -> pd.DataFrame:
 def plan_network(demand: xr.Dataset, supply: xr.Dataset, *, sovereignty="none", objective: str = "cost",
                  carbon_cap=None, min_work_per_kwh=None, caps=None, max_sites_per_point: int | None = None,
                  mip_gap: float = 0.01, time_limit: float | None = 600.0, threads: int = 1,
-                 method: str = "milp") -> xr.Dataset:
+                 method: str = "milp", cancel=None) -> xr.Dataset:
     """Plan a network: instance, greedy baseline, MILP, plan Dataset.
 
     Parameters
@@ -182,8 +182,9 @@ def plan_network(demand: xr.Dataset, supply: xr.Dataset, *, sovereignty="none", 
         :func:`~powerfirst.models.network.supply.site_supply`.
     sovereignty, caps, max_sites_per_point
         See :func:`~powerfirst.models.network.instance.build_instance`.
-    objective, carbon_cap, min_work_per_kwh, mip_gap, time_limit, threads
-        See :func:`~powerfirst.models.network.optimise.solve_network`.
+    objective, carbon_cap, min_work_per_kwh, mip_gap, time_limit, threads, cancel
+        See :func:`~powerfirst.models.network.optimise.solve_network` (``cancel`` is also checked
+        after the instance and the greedy baseline).
     method : {'milp', 'greedy'}
 
     Returns
@@ -192,7 +193,10 @@ def plan_network(demand: xr.Dataset, supply: xr.Dataset, *, sovereignty="none", 
         The plan (:func:`plan_dataset`); attrs add ``greedy_cost_usd`` and
         ``greedy_over_milp`` (the greedy's cost over the MILP's, >= 1 up to the gap).
     """
+    from powerfirst.models.network.optimise import _stop_if
+
     inst = build_instance(demand, supply, sovereignty=sovereignty, caps=caps, max_sites_per_point=max_sites_per_point)
+    _stop_if(cancel, "after the instance was built")
     g = greedy(inst)
     if method == "greedy":
         return plan_dataset(inst, g, demand=demand, supply=supply)
@@ -202,7 +206,7 @@ def plan_network(demand: xr.Dataset, supply: xr.Dataset, *, sovereignty="none", 
         raise ValidationError(Problem(f"expected method 'milp' or 'greedy', found {method!r}", variable="method"),
                               what="plan_network")
     sol = solve_network(inst, objective=objective, carbon_cap=carbon_cap, min_work_per_kwh=min_work_per_kwh,
-                        mip_gap=mip_gap, time_limit=time_limit, threads=threads)
+                        mip_gap=mip_gap, time_limit=time_limit, threads=threads, cancel=cancel)
     plan = plan_dataset(inst, sol, demand=demand, supply=supply)
     gc = evaluate(inst, g)["objective_cost"]
     mc = evaluate(inst, sol)["objective_cost"]

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from powerfirst.errors import Problem, ValidationError
+from powerfirst.errors import Cancelled, Problem, ValidationError
 
 from .score import PILLARS, TIERS, Scorecard, load_scorecard, pillar_scores, total_score
 
@@ -38,10 +38,6 @@ SCREEN_PATHS = ("grid_firm", "grid_flexible", "existing_service", "colocation")
 _PROFILE_COLUMNS = ("ba", "target_mw", "existing_service_mw", "colocated_plant_mw", "upgrade_class",
                     "firm_headroom_mw", "bridge_mw", "gas_option_mw", "solar_option_mw", "storage_option_mwh",
                     "land_status", "permitting_status", "start_date", "request_date")
-
-
-class Cancelled(Exception):  # noqa: N818 - a stop asked for, not an error of the input
-    """The screen was stopped by its ``should_stop`` hook (:func:`screen`): nothing is returned."""
 
 
 def _stop_if(should_stop, stage: str, done: int, total: int, client=None, futures=None) -> None:
