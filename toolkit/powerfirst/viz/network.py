@@ -124,8 +124,8 @@ def _box(plan: xr.Dataset, pad: float = 0.04) -> tuple[tuple[float, float], tupl
     """The box [degrees] of every candidate site and every demand point a site serves in some year
     (padded by ``pad`` of its size): points no site serves (the US demand cube holds Guam and
     American Samoa, at 145 E and 14 S) would otherwise stretch a US map over the Pacific."""
-    served = (plan["serving_site"].astype(str) != "").any([d for d in plan["serving_site"].dims if d != "point"]).values \
-        if "serving_site" in plan else np.ones(plan.sizes.get("point", 0), bool)
+    serving = plan["serving_site"].astype(str) != ""
+    served = serving.any([d for d in serving.dims if d != "point"]).values
     lat = np.concatenate([plan["site_lat"].values, plan["point_lat"].values[served]]).astype(float)
     lon = np.concatenate([plan["site_lon"].values, plan["point_lon"].values[served]]).astype(float)
     lat0, lat1, lon0, lon1 = np.nanmin(lat), np.nanmax(lat), np.nanmin(lon), np.nanmax(lon)

@@ -193,10 +193,10 @@ def plan_network(demand: xr.Dataset, supply: xr.Dataset, *, sovereignty="none", 
         The plan (:func:`plan_dataset`); attrs add ``greedy_cost_usd`` and
         ``greedy_over_milp`` (the greedy's cost over the MILP's, >= 1 up to the gap).
     """
-    from powerfirst.models.network.optimise import _stop_if
+    from powerfirst.errors import Cancelled
 
     inst = build_instance(demand, supply, sovereignty=sovereignty, caps=caps, max_sites_per_point=max_sites_per_point)
-    _stop_if(cancel, "after the instance was built")
+    Cancelled.check(cancel, "the network plan was cancelled (after the instance was built)")
     g = greedy(inst)
     if method == "greedy":
         return plan_dataset(inst, g, demand=demand, supply=supply)

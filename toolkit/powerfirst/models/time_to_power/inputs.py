@@ -62,8 +62,9 @@ def check_stage_table(table: pd.DataFrame, *, file: str = "<stage table>", site_
     """
     from powerfirst.units import UnitError, dimension
 
-    known = {s.name for g in PATH_GRAPHS.values() for s in graph_stages(g)}
-    known_keys = {s.key for g in PATH_GRAPHS.values() for s in graph_stages(g)}
+    occurrences = [s for g in PATH_GRAPHS.values() for s in graph_stages(g)]
+    known = {s.name for s in occurrences}
+    coverable = known | {s.key for s in occurrences}  # a stage or one of its occurrences 'stage@tag'
     problems = []
     for i, row in enumerate(table.to_dict("records")):
         stage = str(row.get("stage", "")).strip()
@@ -90,7 +91,7 @@ def check_stage_table(table: pd.DataFrame, *, file: str = "<stage table>", site_
                 "facility_type")
         cov = str(row.get("covers", "") or "").split()
         for c in cov:
-            if c not in known and c not in known_keys:
+            if c not in coverable:
                 bad(f"covers names an unknown stage {c!r}; expected a stage or an occurrence 'stage@tag' of "
                     f"the path graphs", "covers")
         dist = str(row.get("distribution", "")).strip()
@@ -670,13 +671,12 @@ def prepare(sites, paths: Sequence[str] | str = PATHS, *, stages: pd.DataFrame |
         if st.name == "withdrawal" and not withdrawal:
             node_scale[:, j] = 0.0
     covers_used = np.full(n, "", object)
-    if "large_load_interconnection" in s_index:
-        cov = [set(str(chosen[("large_load_interconnection", g)].get("covers", "")).split()) for g in range(len(first))]
-        covers_used = np.array([" ".join(sorted(c)) for c in cov], object)[ginv]
     # a row's ``covers``: the stages (``name``) or occurrences (``name@tag``) its figure already
     # includes are dropped from the paths where the covering stage is taken (its scale > 0)
     for name in stage_names:
         cov = [set(str(chosen[(name, g)].get("covers", "")).split()) for g in range(len(first))]
+        if name == "large_load_interconnection":
+            covers_used = np.array([" ".join(sorted(c)) for c in cov], object)[ginv]
         if not any(cov):
             continue
         for path in base:
