@@ -427,7 +427,7 @@ def ranked_map(ds: xr.Dataset, variable: str = "score", *, rasterize: bool | Non
     tier = ds.attrs.get("tier", "")
     title = (f"Siting screen, {tier} tier: {n:,} candidates coloured by {short_name(variable)}"
              + (" (rasterised)" if raster and len(shown) else "") + (f"; {', '.join(notes)}" if notes else ""))
-    out = _compose(layers).opts(hv.opts.Overlay(title=title, xlim=(x0, x1), ylim=(y0, y1), frame_width=fw,
+    out = _compose(_not_greyed(layers, on_box)).opts(hv.opts.Overlay(title=title, xlim=(x0, x1), ylim=(y0, y1), frame_width=fw,
                                                 frame_height=fh, legend_position="bottom_left", show_legend=True,
                                                 fontsize={"title": "10pt"}))
     return _selectable(out, outlines, ds, include_excluded=excluded == "grey", xlim=(x0, x1), ylim=(y0, y1),
@@ -541,7 +541,7 @@ def recolourable_map(ds: xr.Dataset, variable: str = "score", *, tiles: str | bo
                                   EXCLUDED_COLOUR, len(gone) > RASTERIZE_ABOVE, spacing, **kw))
     outlines = _basemap(base, select=on_box is not None)
     layers += [coloured, outlines]
-    out = _compose(layers).opts(hv.opts.Overlay(xlim=(x0, x1), ylim=(y0, y1), frame_width=fw, frame_height=fh,
+    out = _compose(_not_greyed(layers, on_box)).opts(hv.opts.Overlay(xlim=(x0, x1), ylim=(y0, y1), frame_width=fw, frame_height=fh,
                                                 legend_position="bottom_left", show_legend=True,
                                                 fontsize={"title": "10pt"}))
     out = out.apply.opts(title=colour.param.title)
@@ -613,6 +613,19 @@ def sites_in_box(ds: xr.Dataset, bounds: Sequence[float], *, include_excluded: b
     return df["site"][inside_box(df["easting"].to_numpy(), df["northing"].to_numpy(), bounds)].tolist()
 
 
+def _not_greyed(layers: list, on_box) -> list:
+    """The map's layers, with a box-select (``on_box``), styled so a box greys nothing: Bokeh's box
+    selects on every renderer of the figure and greys the glyphs outside it, a grey that would outlive
+    the workbench's cleared selection (the box's answer is the filtered Ranking).  Styled per static
+    layer: an ``.opts`` on a DynamicMap (the rasterised layers, drawn as images that a box does not
+    grey) would re-apply on every update of the recoloured map."""
+    if on_box is None:
+        return layers
+    keep = (hv.opts.Points(selection_alpha=1.0, nonselection_alpha=1.0),
+            hv.opts.Path(selection_alpha=0.8, nonselection_alpha=0.8))
+    return [layer if isinstance(layer, hv.DynamicMap) else layer.opts(*keep) for layer in layers]
+
+
 def _selectable(obj, outlines: hv.Path, ds: xr.Dataset, *, include_excluded: bool, xlim, ylim, frame, on_site,
                 on_box):
     """The map ``obj`` with click and box-select streams answering ``on_site`` / ``on_box`` (unchanged
@@ -622,11 +635,6 @@ def _selectable(obj, outlines: hv.Path, ds: xr.Dataset, *, include_excluded: boo
     if on_site is None and on_box is None:
         return obj
     df = _pickable(ds, include_excluded, "map selection")
-    if on_box is not None:
-        # a box selects on every layer of the figure; its answer is the filtered Ranking, so the map does not
-        # grey the candidates outside the box (Bokeh's selection would outlive a cleared selection)
-        obj = obj.opts(hv.opts.Points(selection_alpha=1.0, nonselection_alpha=1.0),
-                       hv.opts.Path(selection_alpha=0.8, nonselection_alpha=0.8))
     MapSelection(outlines, df["site"].to_numpy(), df["easting"].to_numpy(), df["northing"].to_numpy(), xlim=xlim,
                  ylim=ylim, frame=frame, on_site=on_site, on_box=on_box, owner=obj)
     return obj
