@@ -131,6 +131,47 @@ def test_fast_paths_and_unavailable_paths():
     assert float(full) > float(p50.loc["bridge", "bridge_then_grid"]) + 12
 
 
+def test_a_plant_the_developer_owns_needs_no_colocation_agreement():
+    """colocated_plant_owner developer drops colocation_agreement (rules.csv); the tie to the plant stays.
+
+    With upgrade_class none and a modular hall (which covers its commissioning), the owner's path is the
+    building alone: max(energisation, building) with the building >= its 6-10 month figure, so its P50 is
+    the building's; the third party waits for max(agreement + energisation, building)."""
+    base = dict(ba="NYIS", country="US", target_mw=80.0, land_status="owned", permitting_status="approved",
+                colocated_plant_mw=100.0, colocated_plant="Some Station", upgrade_class="none",
+                facility_type="modular")
+    df = pd.DataFrame([{**base, "site_id": "owner", "colocated_plant_owner": "developer"},
+                       {**base, "site_id": "tenant", "colocated_plant_owner": "third_party"},
+                       {**base, "site_id": "default"}])
+    ds = time_to_power(df, ["colocation"], draws=4000, seed=12, tornado=False, start="2026-01-01",
+                       quantiles=(0.5,))
+    dur = ds["stage_duration"].sel(quantile=0.5)
+    assert np.isnan(dur.sel(site="owner", stage="colocation_agreement").item())
+    assert dur.sel(site="tenant", stage="colocation_agreement").item() == pytest.approx(6.0, rel=1e-3)
+    p50 = ds["first_power"].sel(path="colocation", quantile=0.5).to_series()
+    building = dur.sel(site="owner", stage="site_construction").item()
+    assert p50["owner"] == pytest.approx(building, rel=0.03)
+    assert p50["tenant"] > p50["owner"] + 1.0
+    # the default is a third-party plant (each site has its own draws: equal within sampling noise), and
+    # the result says the default was taken
+    assert p50["default"] == pytest.approx(p50["tenant"], rel=0.03) and p50["default"] > p50["owner"] + 1.0
+    assert bool(ds["input_default"].sel(site="default", input="colocated_plant_owner"))
+    assert not bool(ds["input_default"].sel(site="owner", input="colocated_plant_owner"))
+
+
+def test_a_bad_colocated_plant_owner_is_an_error_naming_site_column_and_value():
+    df = pd.DataFrame([dict(site_id="A", ba="PJM", colocated_plant_mw=100.0, colocated_plant="X",
+                            colocated_plant_owner="utility"),
+                       dict(site_id="B", ba="PJM", colocated_plant_owner="developer")])
+    with pytest.raises(ValidationError) as exc:
+        time_to_power(df, ["colocation"], draws=10)
+    msg = str(exc.value)
+    assert ("column 'colocated_plant_owner', 'A': unknown colocated_plant_owner 'utility'; expected one of "
+            "third_party, developer") in msg
+    assert ("column 'colocated_plant_owner', 'B': colocated_plant_owner is 'developer' but colocated_plant_mw "
+            "is 0 MW") in msg
+
+
 def _facility_sites(**extra) -> pd.DataFrame:
     base = dict(ba="ERCO", country="US", target_mw=100.0, land_status="owned", permitting_status="approved", **extra)
     return pd.DataFrame([{**base, "site_id": "default"}] +

@@ -444,8 +444,8 @@ def site_supply(candidates, years: Sequence[int], *, ttp: xr.Dataset | None = No
         from powerfirst.models.time_to_power import time_to_power
 
         run = pd.DataFrame({"site_id": df["site"], "country": df["country"].astype(str)})
-        for c in ("ba", "target_mw", "existing_service_mw", "colocated_plant_mw", "upgrade_class", "land_status",
-                  "permitting_status", "start_date", "request_date", "facility_type"):
+        for c in ("ba", "target_mw", "existing_service_mw", "colocated_plant_mw", "colocated_plant_owner",
+                  "upgrade_class", "land_status", "permitting_status", "start_date", "request_date", "facility_type"):
             if c in df:
                 run[c] = df[c].replace({"": None, "nan": None})
         # each BA's flexible headroom where known; elsewhere the engine's default share of the

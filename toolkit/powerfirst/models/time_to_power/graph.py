@@ -208,12 +208,12 @@ PATH_REQUIRES = {
     "solar_storage": ("target_mw", "solar_option_mw", "storage_option_mw", "storage_option_mwh",
                       "firm_headroom_mw") + _RULE_ATTRS,
     "existing_service": ("target_mw", "existing_service_mw") + _RULE_ATTRS,
-    "colocation": ("target_mw", "colocated_plant_mw") + _RULE_ATTRS,
+    "colocation": ("target_mw", "colocated_plant_mw", "colocated_plant_owner") + _RULE_ATTRS,
     "mobile_bridge": ("target_mw", "bridge_mw") + _RULE_ATTRS,
     "onsite_generation": ("target_mw", "gas_option_mw") + _RULE_ATTRS,
 }
 _TEXT_ATTRS = ("upgrade_class", "ba", "land_status", "permitting_status", "bridge_technology", "country",
-               "start_date", "request_date", "colocated_plant", "facility_type")
+               "start_date", "request_date", "colocated_plant", "facility_type", "colocated_plant_owner")
 
 
 # ---------------------------------------------------------------------------

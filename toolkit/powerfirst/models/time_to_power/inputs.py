@@ -185,6 +185,10 @@ SITE_INPUTS = {
     "firm_headroom_mw": ("mw", 0.0, "firm capacity at the connection point without upgrades; default 0"),
     "colocated_plant_mw": ("mw", 0.0, "capacity of an adjacent plant available to the site (name it in "
                                       "colocated_plant); default 0"),
+    "colocated_plant_owner": ("text", "third_party", "who owns the plant of colocated_plant_mw: third_party "
+                                                     "(an agreement with its owner is needed) or developer (the "
+                                                     "site's developer owns and runs the plant: no agreement); "
+                                                     "default third_party"),
     "bridge_mw": ("mw", 0.0, "temporary or mobile generation that can be brought in; default 0"),
     "gas_option_mw": ("mw", 0.0, "permanent on-site gas generation (or fuel cells) that fuel and permits allow; "
                                  "default 0"),
@@ -203,7 +207,8 @@ SITE_INPUTS = {
 ALLOWED = {"upgrade_class": ("none", "minor", "substation", "transmission"),
            "land_status": ("owned", "optioned", "identified", "none"),
            "permitting_status": ("approved", "in_progress", "not_started"),
-           "facility_type": FACILITY_TYPES}
+           "facility_type": FACILITY_TYPES,
+           "colocated_plant_owner": ("third_party", "developer")}
 MONTH_DAYS = 30.4375
 
 
@@ -219,7 +224,8 @@ def _fill_inputs(df: pd.DataFrame, start: pd.Timestamp, regions: pd.DataFrame | 
     Errors name site, column and value: negative MW, target_mw <= 0, unknown ba or
     upgrade_class (or land/permitting status), dates that do not parse, start_date after
     ``by_date``, request_date later than start_date by more than the horizon,
-    colocated_plant_mw > 0 without a plant named in ``colocated_plant``.
+    colocated_plant_mw > 0 without a plant named in ``colocated_plant``, a ``colocated_plant_owner``
+    without a co-located plant.
     """
     df = df.copy()
     problems: list[Problem] = []
@@ -280,6 +286,12 @@ def _fill_inputs(df: pd.DataFrame, start: pd.Timestamp, regions: pd.DataFrame | 
             problems.append(Problem(f"colocated_plant_mw is {mw:g} MW but no plant is named; give the plant (name or "
                                     "EIA plant id) in colocated_plant, or set colocated_plant_mw to 0",
                                     column="colocated_plant_mw", site=s))
+    for s, mw, own, b in zip(df.index, pd.to_numeric(df["colocated_plant_mw"], errors="coerce"),
+                             df["colocated_plant_owner"], used["colocated_plant_owner"], strict=True):
+        if not b and not (np.isfinite(mw) and mw > 0):
+            problems.append(Problem(f"colocated_plant_owner is {own!r} but colocated_plant_mw is {mw:g} MW: an owner "
+                                    "only describes a co-located plant; give colocated_plant_mw > 0 or leave the "
+                                    "owner blank", column="colocated_plant_owner", site=s))
     df["request_elapsed_months"] = np.where(np.isfinite(lead), -lead, 0.0)
     return df, used, problems
 
