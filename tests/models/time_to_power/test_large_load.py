@@ -30,8 +30,9 @@ def p50_table(withdrawal=False, draws=4000):
 def test_grid_firm_p50_differs_across_isos_and_sizes_as_the_sourced_rows_say():
     tab, ds = p50_table()
     print("\ngrid_firm P50 [month] by BA x size class (site ready to build, no withdrawal):\n", tab.round(1))
-    # the sourced rows: PJM (Dominion) 42 below 300 MW, 64 above; MISO (Entergy) 22 / 46; ERCOT 29; CAISO 45
-    assert tab.loc["PJM", "300-1000"] > tab.loc["PJM", "100-300"] + 15
+    # the sourced rows: PJM (Dominion and Exelon) 42 below 300 MW, 55 above; MISO (Entergy) 22 / 46; ERCOT 29;
+    # CAISO 45
+    assert tab.loc["PJM", "300-1000"] > tab.loc["PJM", "100-300"] + 10
     assert tab.loc["MISO", "300-1000"] > tab.loc["MISO", "100-300"] + 15
     assert tab.loc["PJM", "100-300"] > tab.loc["ERCO", "100-300"] + 8 > tab.loc["MISO", "100-300"] + 8
     assert len(np.unique(tab.round(0).to_numpy())) >= 8  # no longer the same answer everywhere
@@ -43,6 +44,41 @@ def test_grid_firm_p50_differs_across_isos_and_sizes_as_the_sourced_rows_say():
         row = lli[(lli["region"] == region) & lli["size_class"].isin([size, ""])].iloc[0]
         assert tab.loc[ba, size] == pytest.approx(row["p50"] + 2.0, rel=0.12), (ba, size)
     assert ds["stage_row"].sel(site="TVA|100-300", stage="large_load_interconnection") == "default/any size"
+
+
+def test_a_utility_takes_its_own_rows_then_its_group_then_its_ba():
+    """utility DEV: Dominion's rows; COMED (group EXELON): Exelon's row; IM (AEP, no rows): PJM's; no utility: PJM's.
+
+    With the site branch short, each P50 is its row's P50 plus energisation (2 months)."""
+    base = dict(country="US", target_mw=600.0, upgrade_class="substation", land_status="owned",
+                permitting_status="approved")
+    df = pd.DataFrame([{**base, "site_id": "dev", "ba": "PJM", "utility": "DEV"},
+                       {**base, "site_id": "comed", "utility": "COMED"},  # ba from the utility
+                       {**base, "site_id": "im", "ba": "PJM", "utility": "IM"},
+                       {**base, "site_id": "pjm", "ba": "PJM"}])
+    ds = time_to_power(df, ["grid_firm"], draws=6000, seed=3, start="2026-01-01", tornado=False, withdrawal=False,
+                       overrides=QUICK_SITE)
+    row = ds["stage_row"].sel(stage="large_load_interconnection").to_series()
+    assert row.to_dict() == {"dev": "DEV/300-1000", "comed": "EXELON/any size", "im": "PJM/300-1000",
+                             "pjm": "PJM/300-1000"}
+    t = read_stage_table()
+    lli = t[t["stage"] == "large_load_interconnection"].set_index(["region", "size_class"])["p50"]
+    p50 = ds["first_power"].sel(path="grid_firm", quantile=0.5).to_series()
+    for site, key in (("dev", ("DEV", "300-1000")), ("comed", ("EXELON", "")), ("im", ("PJM", "300-1000"))):
+        assert p50[site] == pytest.approx(lli[key] + 2.0, rel=0.08), site
+    assert p50["dev"] > p50["pjm"] + 5 > p50["comed"] + 15
+    assert str(ds["ba"].sel(site="comed").item()) == "PJM"
+    assert not bool(ds["input_default"].sel(site="comed", input="ba"))
+    assert bool(ds["input_default"].sel(site="pjm", input="utility"))
+
+
+def test_an_unknown_utility_or_one_of_another_ba_is_an_error():
+    df = pd.DataFrame([dict(site_id="A", ba="PJM", utility="ACME"), dict(site_id="B", ba="ERCO", utility="DEV")])
+    with pytest.raises(ValidationError) as exc:
+        time_to_power(df, ["grid_firm"], draws=10)
+    msg = str(exc.value)
+    assert "column 'utility', 'A': unknown utility 'ACME': not in data/time_to_power/utilities.csv (known: ACE" in msg
+    assert "column 'utility', 'B': utility 'DEV' is in ba 'PJM' (utilities.csv) but the site's ba is 'ERCO'" in msg
 
 
 def test_an_old_request_is_faster_by_about_the_elapsed_time():

@@ -403,7 +403,7 @@ def test_demo_sites_run_and_units_of_the_read_sites_path():
     # permanent on-site generation to the four of earlier versions)
     assert ds.sizes == {"site": 10, "path": len(ALL_PATHS), "quantile": 3, "month": 121, "by_month": 4,
                         "input": len(SITE_INPUTS), "stage": ds.sizes["stage"]}
-    assert len(SITE_INPUTS) == 17  # 15 + facility_type + colocated_plant_owner
+    assert len(SITE_INPUTS) == 18  # 15 + facility_type, colocated_plant_owner, utility
     assert (ds["mw"] <= ds["target_mw"] if "target_mw" in ds else True)
 
 

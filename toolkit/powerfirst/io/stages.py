@@ -46,13 +46,14 @@ from powerfirst.errors import Problem, ValidationError
 from powerfirst.paths import data_dir
 from powerfirst.units import UnitError, scale
 
-__all__ = ["read_stage_table", "read_stage_rules", "read_region_table", "read_validation_cases",
-           "stage_table_path", "stage_rules_path", "region_table_path", "validation_cases_path",
-           "STAGE_COLUMNS", "RULE_COLUMNS", "REGION_COLUMNS", "resolve_facts"]
+__all__ = ["read_stage_table", "read_stage_rules", "read_region_table", "read_utility_table", "read_validation_cases",
+           "stage_table_path", "stage_rules_path", "region_table_path", "utility_table_path", "validation_cases_path",
+           "STAGE_COLUMNS", "RULE_COLUMNS", "REGION_COLUMNS", "UTILITY_COLUMNS", "resolve_facts"]
 
 STAGE_COLUMNS = ["stage", "paths", "region", "size_class", "distribution", "p50", "p90", "low", "mode", "high",
                  "unit", "supply_chain", "kind", "covers", "facts", "source", "note"]
 REGION_COLUMNS = ["ba", "market", "country", "note"]
+UTILITY_COLUMNS = ["utility", "name", "group", "ba", "note"]
 _OPTIONAL = ("note", "kind", "facts", "source", "paths", "region", "values", "size_class", "covers")
 RULE_COLUMNS = ["stage", "path", "attribute", "op", "value", "scale", "kind", "note"]
 NUMERIC = ("p50", "p90", "low", "mode", "high")
@@ -87,6 +88,10 @@ def region_table_path() -> Path:
     return data_dir() / "time_to_power" / "regions.csv"
 
 
+def utility_table_path() -> Path:
+    return data_dir() / "time_to_power" / "utilities.csv"
+
+
 def validation_cases_path() -> Path:
     return data_dir() / "time_to_power" / "validation_cases.csv"
 
@@ -103,6 +108,40 @@ def read_region_table(path=None) -> pd.DataFrame:
     for i in np.flatnonzero(df["ba"].duplicated().to_numpy()):
         problems.append(Problem(f"BA {df['ba'].iloc[i]!r} appears more than once", file=str(path), row=int(i) + 1,
                                 line=int(i) + 2, column="ba"))
+    if problems:
+        raise ValidationError(problems, what=str(path))
+    return df
+
+
+def read_utility_table(path=None, regions: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Read the utility table (utility code -> name, group, BA); one row per utility.
+
+    A utility's stage rows are those whose ``region`` is its code, else its ``group`` (a holding
+    company whose figure covers its utilities), else its BA's.  With ``regions``, every ``ba`` must be
+    a BA of the region table.
+    """
+    path = Path(path) if path is not None else utility_table_path()
+    if not path.exists():
+        raise FileNotFoundError(f"utility table not found: {path}")
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    df.columns = [c.strip() for c in df.columns]
+    problems = [Problem("required column missing", file=str(path), column=c) for c in UTILITY_COLUMNS
+                if c not in df.columns]
+    if problems:
+        raise ValidationError(problems, what=str(path))
+    for c in ("utility", "group", "ba"):
+        df[c] = df[c].astype(str).str.strip()
+    known = set(regions["ba"].astype(str)) if regions is not None else None
+    for i, row in enumerate(df.itertuples(index=False)):
+        where = {"file": str(path), "row": i + 1, "line": i + 2}
+        for c in ("utility", "ba"):
+            if not getattr(row, c):
+                problems.append(Problem("required value is empty", column=c, **where))
+        if known is not None and row.ba and row.ba not in known:
+            problems.append(Problem(f"unknown ba {row.ba!r}: not in the region table", column="ba", **where))
+    for i in np.flatnonzero(df["utility"].duplicated().to_numpy()):
+        problems.append(Problem(f"utility {df['utility'].iloc[i]!r} appears more than once", file=str(path),
+                                row=int(i) + 1, line=int(i) + 2, column="utility"))
     if problems:
         raise ValidationError(problems, what=str(path))
     return df

@@ -38,6 +38,9 @@ SCREEN_PATHS = ("grid_firm", "grid_flexible", "existing_service", "colocation")
 _PROFILE_COLUMNS = ("ba", "target_mw", "existing_service_mw", "colocated_plant_mw", "upgrade_class",
                     "firm_headroom_mw", "bridge_mw", "gas_option_mw", "solar_option_mw", "storage_option_mwh",
                     "land_status", "permitting_status", "start_date", "request_date")
+#: inputs a user's sites may add; in the profile only when the candidates have the column, so that the
+#: profiles (and their draws) of candidates without them do not change
+_OPTIONAL_PROFILE_COLUMNS = ("utility", "facility_type", "colocated_plant_owner")
 
 
 def _stop_if(should_stop, stage: str, done: int, total: int, client=None, futures=None) -> None:
@@ -178,6 +181,9 @@ def _profile_frame(cands: pd.DataFrame, settings: ScreenSettings, card: Scorecar
             prof[c] = target
         else:
             prof[c] = ""
+    for c in _OPTIONAL_PROFILE_COLUMNS:
+        if c in cands:
+            prof[c] = cands[c].astype(object).where(cands[c].notna(), "")
     prof["colocated_plant"] = np.where(pd.to_numeric(prof["colocated_plant_mw"], errors="coerce").fillna(0) > 0,
                                        "adjacent plant", "")
     prof["start_date"] = prof["start_date"].where(prof["start_date"] != "", settings.start)

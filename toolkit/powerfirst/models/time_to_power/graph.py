@@ -202,8 +202,9 @@ PATH_GRAPHS = {
 _RULE_ATTRS = ("land_status", "permitting_status", "facility_type")
 #: Site attributes each path reads (each has a documented default: ``SITE_INPUTS`` in inputs.py).
 PATH_REQUIRES = {
-    "grid_firm": ("target_mw", "upgrade_class", "ba", "request_date") + _RULE_ATTRS,
-    "grid_flexible": ("target_mw", "firm_headroom_mw", "upgrade_class", "ba", "request_date") + _RULE_ATTRS,
+    "grid_firm": ("target_mw", "upgrade_class", "ba", "utility", "request_date") + _RULE_ATTRS,
+    "grid_flexible": ("target_mw", "firm_headroom_mw", "upgrade_class", "ba", "utility", "request_date")
+    + _RULE_ATTRS,
     "onsite_bridge": ("target_mw", "gas_option_mw") + _RULE_ATTRS,
     "solar_storage": ("target_mw", "solar_option_mw", "storage_option_mw", "storage_option_mwh",
                       "firm_headroom_mw") + _RULE_ATTRS,
@@ -212,7 +213,7 @@ PATH_REQUIRES = {
     "mobile_bridge": ("target_mw", "bridge_mw") + _RULE_ATTRS,
     "onsite_generation": ("target_mw", "gas_option_mw") + _RULE_ATTRS,
 }
-_TEXT_ATTRS = ("upgrade_class", "ba", "land_status", "permitting_status", "bridge_technology", "country",
+_TEXT_ATTRS = ("upgrade_class", "ba", "utility", "land_status", "permitting_status", "bridge_technology", "country",
                "start_date", "request_date", "colocated_plant", "facility_type", "colocated_plant_owner")
 
 

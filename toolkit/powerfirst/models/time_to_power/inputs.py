@@ -172,6 +172,9 @@ def _site_frame(sites) -> pd.DataFrame:
 SITE_INPUTS = {
     "ba": ("text", "", "balancing authority or bidding zone (data/time_to_power/regions.csv); default '': "
                        "the national default rows of the stage table"),
+    "utility": ("text", "", "electric utility (transmission owner) serving the site, a code of "
+                            "data/time_to_power/utilities.csv: its own large-load rows (or its holding group's) "
+                            "where it has them, else its BA's; default '': the BA's rows"),
     "target_mw": ("mw", 100.0, "MW the site is developed for; default 100 MW (a regional inference centre, the "
                                "middle tier of the demo sites)"),
     "start_date": ("date", None, "project start, month 0; default the start argument (first day of the current "
@@ -217,7 +220,7 @@ def _blank(v) -> bool:
 
 
 def _fill_inputs(df: pd.DataFrame, start: pd.Timestamp, regions: pd.DataFrame | None, horizon: float,
-                 by_date) -> tuple[pd.DataFrame, pd.DataFrame, list[Problem]]:
+                 by_date, utilities: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame, list[Problem]]:
     """Fill every site input with its value or documented default; check values.
 
     Returns (frame with the inputs filled, bool frame True where the default was used, problems).
@@ -267,6 +270,21 @@ def _fill_inputs(df: pd.DataFrame, start: pd.Timestamp, regions: pd.DataFrame | 
                 if not b and pd.isna(x):
                     problems.append(Problem(f"not a date: {r!r} (expected YYYY-MM-DD)", column=col, site=s))
             df[col] = parsed
+    if utilities is not None:
+        ba_of = dict(zip(utilities["utility"], utilities["ba"], strict=True))
+        for s, u, b, ba, ba_blank in zip(df.index, df["utility"], used["utility"], df["ba"], used["ba"], strict=True):
+            if b:
+                continue
+            if u not in ba_of:
+                problems.append(Problem(f"unknown utility {u!r}: not in data/time_to_power/utilities.csv (known: "
+                                        f"{', '.join(sorted(ba_of))}); add a row with its BA, or leave it blank for "
+                                        "the BA's rows", column="utility", site=s))
+            elif ba_blank:
+                df.loc[s, "ba"] = ba_of[u]  # the utility's BA (not the default: the utility says it)
+                used.loc[s, "ba"] = False
+            elif ba != ba_of[u]:
+                problems.append(Problem(f"utility {u!r} is in ba {ba_of[u]!r} (utilities.csv) but the site's ba is "
+                                        f"{ba!r}", column="utility", site=s))
     df["start_date"] = df["start_date"].fillna(start)
     df["request_date"] = df["request_date"].fillna(df["start_date"])
     if by_date is not None:
@@ -492,7 +510,7 @@ def prepare(sites, paths: Sequence[str] | str = PATHS, *, stages: pd.DataFrame |
         Every problem found: unknown paths or stages, bad durations (P90 below P50, values
         <= 0), bad site inputs (naming site, column and value).
     """
-    from powerfirst.io.stages import read_region_table, read_stage_rules, read_stage_table
+    from powerfirst.io.stages import read_region_table, read_stage_rules, read_stage_table, read_utility_table
 
     paths, comps = _parse_paths(paths)
     base = [p for p in PATH_GRAPHS if any(p in c for c in comps)]
@@ -506,7 +524,8 @@ def prepare(sites, paths: Sequence[str] | str = PATHS, *, stages: pd.DataFrame |
         df["bridge_technology"] = df["bridge_technology"].fillna("").astype(str).replace("", bridge_technology)
     start = pd.Timestamp(start) if start is not None else pd.Timestamp.today().normalize().replace(day=1)
     regions = read_region_table() if regions is None else regions
-    df, used, problems = _fill_inputs(df, start, regions, float(horizon), by_date)
+    utilities = read_utility_table(regions=regions)
+    df, used, problems = _fill_inputs(df, start, regions, float(horizon), by_date, utilities)
     head = pd.to_numeric(df["firm_headroom_mw"], errors="coerce").fillna(0.0)
     df["firm_shortfall_mw"] = (pd.to_numeric(df["target_mw"], errors="coerce") - head).clip(lower=0.0)
     for s, t in df["bridge_technology"].items():
@@ -582,10 +601,13 @@ def prepare(sites, paths: Sequence[str] | str = PATHS, *, stages: pd.DataFrame |
     ops = np.array(ops, np.int64)
 
     # distributions per site and stage: the rows of the site's facility type (else the rows for
-    # any type), among them region rows (ba, market, country, default; size class first), then
-    # overrides
+    # any type), among them region rows (utility, utility group, ba, market, country, default; size
+    # class first), then overrides
     reg_of = regions.set_index("ba")["market"].astype(str).to_dict() if len(regions) else {}
     bas = df["ba"].astype(str).to_numpy()
+    uts = df["utility"].astype(str).to_numpy()
+    group_of_utility = dict(zip(utilities["utility"], utilities["group"], strict=True))
+    ugs = np.array([group_of_utility.get(u, "") for u in uts], object)
     fts = df["facility_type"].astype(str).to_numpy()
     ccs = df["country"].astype(str).to_numpy() if "country" in df else np.full(n, "")
     target = pd.to_numeric(df["target_mw"], errors="coerce").to_numpy(float)
@@ -613,7 +635,8 @@ def prepare(sites, paths: Sequence[str] | str = PATHS, *, stages: pd.DataFrame |
     if missing:
         raise ValidationError([Problem(f"no row for stage {s!r} in the stage table", column="stage") for s in missing],
                               what="stage table")
-    # sites share their rows by group: (BA, country, facility type, the size classes their target falls in)
+    # sites share their rows by group: (utility, BA, country, facility type, the size classes their target
+    # falls in, the start-year periods)
     labels = sorted({c for c in table["size_class"].unique() if c})
     fits = np.array([[_size_match(c, t) for c in labels] for t in target], bool).reshape(n, len(labels))
     # the year of each site's start selects the rows of stages whose durations changed over time
@@ -625,7 +648,8 @@ def prepare(sites, paths: Sequence[str] | str = PATHS, *, stages: pd.DataFrame |
     ginv = np.empty(n, np.int64)
     first = []
     for i in range(n):
-        g = group_of.setdefault((bas[i], ccs[i], fts[i], fits[i].tobytes(), yfits[i].tobytes()), len(group_of))
+        g = group_of.setdefault((uts[i], bas[i], ccs[i], fts[i], fits[i].tobytes(), yfits[i].tobytes()),
+                                len(group_of))
         if g == len(first):
             first.append(i)
         ginv[i] = g
@@ -641,7 +665,9 @@ def prepare(sites, paths: Sequence[str] | str = PATHS, *, stages: pd.DataFrame |
         for g, i in enumerate(first):
             by_region = by_type.get(fts[i]) or by_type.get("")
             rec = None
-            for region in (bas[i], reg_of.get(bas[i], ""), ccs[i], "") if by_region else ():
+            # utility, its holding group, BA, market, country, then the default row ('')
+            chain = [r for r in (uts[i], ugs[i], bas[i], reg_of.get(bas[i], ""), ccs[i]) if r] + [""]
+            for region in chain if by_region else ():
                 at = by_region.get(region, ())
                 # rows for the site's start year first, then rows for any year; size class first in each
                 at = [r for r in at if r["start_years"] and _years_match(r["start_years"], years[i])] or \
