@@ -636,14 +636,18 @@ def prepare(sites, paths: Sequence[str] | str = PATHS, *, stages: pd.DataFrame |
         raise ValidationError([Problem(f"no row for stage {s!r} in the stage table", column="stage") for s in missing],
                               what="stage table")
     # sites share their rows by group: (utility, BA, country, facility type, the size classes their target
-    # falls in, the start-year periods)
+    # falls in, the periods of its start and request years)
     labels = sorted({c for c in table["size_class"].unique() if c})
     fits = np.array([[_size_match(c, t) for c in labels] for t in target], bool).reshape(n, len(labels))
     # the year of each site's start selects the rows of stages whose durations changed over time
-    # (column ``start_years``: equipment lead times of the year the project starts)
+    # (column ``start_years``: equipment lead times of the year the project starts); the stages on the
+    # request clock take the year of the request instead: the process a request meets is that of the
+    # queue when it was filed
     years = df["start_date"].dt.year.to_numpy(int)
+    request_years = df["request_date"].dt.year.to_numpy(int)
     periods = sorted({c for c in table["start_years"].unique() if c})
-    yfits = np.array([[_years_match(c, y) for c in periods] for y in years], bool).reshape(n, len(periods))
+    yfits = np.array([[_years_match(c, y) for c in periods for y in (ys, yr)] for ys, yr in zip(years, request_years)],
+                     bool).reshape(n, 2 * len(periods))
     group_of: dict[tuple, int] = {}
     ginv = np.empty(n, np.int64)
     first = []
@@ -670,7 +674,8 @@ def prepare(sites, paths: Sequence[str] | str = PATHS, *, stages: pd.DataFrame |
             for region in chain if by_region else ():
                 at = by_region.get(region, ())
                 # rows for the site's start year first, then rows for any year; size class first in each
-                at = [r for r in at if r["start_years"] and _years_match(r["start_years"], years[i])] or \
+                year = request_years[i] if name in REQUEST_CLOCK else years[i]
+                at = [r for r in at if r["start_years"] and _years_match(r["start_years"], year)] or \
                     [r for r in at if not r["start_years"]]
                 pick = [r for r in at if r["size_class"] and _size_match(r["size_class"], target[i])] or \
                     [r for r in at if not r["size_class"]]
@@ -684,7 +689,8 @@ def prepare(sites, paths: Sequence[str] | str = PATHS, *, stages: pd.DataFrame |
             chosen[(name, g)] = rec
             lbl.append(f"{rec.get('region') or 'default'}/{rec.get('size_class') or 'any size'}"
                        + (f"/{rec['facility_type']}" if rec.get("facility_type") else "")
-                       + (f"/start {rec['start_years']}" if rec.get("start_years") else ""))
+                       + (f"/{'request' if name in REQUEST_CLOCK else 'start'} {rec['start_years']}"
+                          if rec.get("start_years") else ""))
         row_used[name] = np.array(lbl, object)[ginv]
 
     def rec_of(name, i):
