@@ -373,8 +373,12 @@ def test_validation_cases_against_the_model():
     (>= 75 % inside, none outside by more than a factor of two) is checked in the next test."""
     rep = validation_report()
     print("\n" + rep.to_string())
+    print(f"median P(model <= observed) {rep['p_model_le_observed'].median():.2f} (0.50 if calibrated); "
+          f"{int(rep['p_model_le_observed'].lt(0.1).sum())} of {len(rep)} below 0.10 (about 10 % if calibrated)")
     assert len(rep) >= 8 and rep["observed_months"].gt(0).all()
     assert rep["p10"].le(rep["p90"]).all()
+    # the probability is consistent with the quantiles: below 0.10 exactly when faster than P10
+    assert (rep["p_model_le_observed"].lt(0.1) == rep["observed_months"].lt(rep["p10"])).all()
 
 
 @pytest.mark.xfail(strict=True, reason="5 of 12 cases inside P10-P90 and 4 outside by more than 2x: the sourced "
@@ -395,20 +399,27 @@ def validation_report() -> pd.DataFrame:
     out = []
     for rec, site in zip(cases.to_dict("records"), sites.to_dict("records"), strict=True):
         ds = time_to_power(pd.DataFrame([site]), [rec["path"]], draws=20000, seed=11, tornado=False,
-                           start=rec["start_date"])
+                           start=rec["start_date"], quantiles=LEVELS)
         # the case's building type reaches the model (not the default)
         assert str(ds["facility_type"].item()) == rec["facility_type"]
         assert not bool(ds["input_default"].sel(input="facility_type").item())
         var = "first_power" if rec["observed"] == "first_power" else "full_power"
         obs = (rec[rec["observed"]] - rec["start_date"]).days / 30.4375
-        q = ds[var].isel(site=0, path=0).values
-        p10, p50, p90 = (float(x) for x in q)
+        q = ds[var].isel(site=0, path=0)
+        p10, p50, p90 = (float(q.sel(quantile=x)) for x in (0.1, 0.5, 0.9))
+        # the model's probability of a time at or below the observed one (to 0.01): a calibrated model's
+        # values are uniform on (0, 1)
+        p_le = float(np.mean(q.values <= obs))
         inside = p10 <= obs <= p90
         factor = 1.0 if inside else (p10 / obs if obs < p10 else obs / p90)
         out.append(dict(case=rec["case"], path=rec["path"], facility_type=rec["facility_type"], observed=var, observed_months=round(obs, 1),
                         p10=round(p10, 1), p50=round(p50, 1), p90=round(p90, 1), inside=inside,
-                        factor_outside=round(factor, 2)))
+                        factor_outside=round(factor, 2), p_model_le_observed=round(p_le, 2)))
     return pd.DataFrame(out)
+
+
+#: probability levels of the validation (every percent: P10, P50, P90 among them)
+LEVELS = tuple(round(x, 2) for x in np.arange(0.01, 1.0, 0.01))
 
 
 def test_every_grid_of_the_schema_has_a_region_row():
