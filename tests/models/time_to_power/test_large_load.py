@@ -432,3 +432,27 @@ def test_every_grid_of_the_schema_has_a_region_row():
     grids = pd.read_csv(Path(powerfirst.schema.__file__).parent / "grids.csv", dtype=str)
     missing = sorted(set(grids["code"]) - set(read_region_table()["ba"]))
     assert not missing, f"add these BAs to data/time_to_power/regions.csv: {missing}"
+
+
+def test_the_utility_table_is_checked_and_every_utility_is_in_a_known_ba(tmp_path):
+    from powerfirst.io.stages import read_region_table, read_utility_table
+
+    regions = read_region_table()
+    table = read_utility_table(regions=regions)
+    assert table["utility"].is_unique and set(table["ba"]) <= set(regions["ba"])
+    # every group or code a stage row names is a utility or group of the table (a typo would never match)
+    t = read_stage_table()
+    named = set(t["region"]) - set(regions["ba"]) - set(regions["market"]) - set(regions["country"]) - {""}
+    assert named and named <= set(table["utility"]) | set(table["group"]), named
+    bad = tmp_path / "utilities.csv"
+    bad.write_text("utility,name,group,ba,note\nDEV,Dominion,,PJM,\nDEV,again,,PJM,\nXX,nowhere,,ATLANTIS,\n,blank,,PJM,\n")
+    with pytest.raises(ValidationError) as exc:
+        read_utility_table(bad, regions=regions)
+    msg = str(exc.value)
+    assert "row 2 (line 3), column 'utility': utility 'DEV' appears more than once" in msg
+    assert "row 3 (line 4), column 'ba': unknown ba 'ATLANTIS': not in the region table" in msg
+    assert "row 4 (line 5), column 'utility': required value is empty" in msg
+    missing = tmp_path / "no_ba.csv"
+    missing.write_text("utility,name,group,note\nDEV,Dominion,,\n")
+    with pytest.raises(ValidationError, match="column 'ba': required column missing"):
+        read_utility_table(missing)
