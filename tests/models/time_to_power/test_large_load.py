@@ -8,8 +8,9 @@ import pandas as pd
 import pytest
 
 from powerfirst.errors import ValidationError
-from powerfirst.io.stages import read_stage_table, read_validation_cases
+from powerfirst.io.stages import read_stage_table
 from powerfirst.models.time_to_power import FACILITY_TYPES, PATH_GRAPHS, graph_stages, time_to_power
+from powerfirst.models.time_to_power.validation import validation_report as _validation_report
 
 ISOS = {"PJM": "US", "MISO": "US", "ERCO": "US", "SWPP": "US", "CISO": "US", "TVA": "US", "AZPS": "US", "GB": "GB",
         "IE-SEM": "IE"}
@@ -392,34 +393,10 @@ def test_validation_criterion():
 
 
 def validation_report() -> pd.DataFrame:
-    cases = read_validation_cases()
-    sites = cases.rename(columns={"case": "site_id"}).copy()
-    sites["start_date"] = sites["start_date"].dt.strftime("%Y-%m-%d")
-    sites["request_date"] = sites["request"].dt.strftime("%Y-%m-%d").where(sites["request"].notna(), None)
-    out = []
-    for rec, site in zip(cases.to_dict("records"), sites.to_dict("records"), strict=True):
-        ds = time_to_power(pd.DataFrame([site]), [rec["path"]], draws=20000, seed=11, tornado=False,
-                           start=rec["start_date"], quantiles=LEVELS)
-        # the case's building type reaches the model (not the default)
-        assert str(ds["facility_type"].item()) == rec["facility_type"]
-        assert not bool(ds["input_default"].sel(input="facility_type").item())
-        var = "first_power" if rec["observed"] == "first_power" else "full_power"
-        obs = (rec[rec["observed"]] - rec["start_date"]).days / 30.4375
-        q = ds[var].isel(site=0, path=0)
-        p10, p50, p90 = (float(q.sel(quantile=x)) for x in (0.1, 0.5, 0.9))
-        # the model's probability of a time at or below the observed one (to 0.01): a calibrated model's
-        # values are uniform on (0, 1)
-        p_le = float(np.mean(q.values <= obs))
-        inside = p10 <= obs <= p90
-        factor = 1.0 if inside else (p10 / obs if obs < p10 else obs / p90)
-        out.append(dict(case=rec["case"], path=rec["path"], facility_type=rec["facility_type"], observed=var, observed_months=round(obs, 1),
-                        p10=round(p10, 1), p50=round(p50, 1), p90=round(p90, 1), inside=inside,
-                        factor_outside=round(factor, 2), p_model_le_observed=round(p_le, 2)))
-    return pd.DataFrame(out)
-
-
-#: probability levels of the validation (every percent: P10, P50, P90 among them)
-LEVELS = tuple(round(x, 2) for x in np.arange(0.01, 1.0, 0.01))
+    rep = _validation_report()
+    # the case's building type reaches the model (not the default)
+    assert (rep["facility_type_used"] == rep["facility_type"]).all() and not rep["facility_type_default"].any()
+    return rep.drop(columns=["mw", "facility_type_used", "facility_type_default"])
 
 
 def test_every_grid_of_the_schema_has_a_region_row():

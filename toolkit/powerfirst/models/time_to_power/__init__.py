@@ -4,7 +4,9 @@
 * :mod:`~powerfirst.models.time_to_power.inputs` — stage tables, rules and per-site inputs prepared for the kernel;
 * :mod:`~powerfirst.models.time_to_power.simulate` — the compiled Monte Carlo over site x path x draw and its summaries;
 * :mod:`~powerfirst.models.time_to_power.queue` — queue-duration and withdrawal calibration (censored,
-  competing risks).
+  competing risks);
+* :mod:`~powerfirst.models.time_to_power.validation` — the model on the real projects of
+  ``data/time_to_power/validation_cases.csv``.
 """
 
 from powerfirst.models.time_to_power.graph import (

@@ -510,7 +510,12 @@ def prepare(sites, paths: Sequence[str] | str = PATHS, *, stages: pd.DataFrame |
         Every problem found: unknown paths or stages, bad durations (P90 below P50, values
         <= 0), bad site inputs (naming site, column and value).
     """
-    from powerfirst.io.stages import read_region_table, read_stage_rules, read_stage_table, read_utility_table
+    from powerfirst.io.stages import (
+        read_region_table,
+        read_stage_rules,
+        read_stage_table,
+        read_utility_table,
+    )
 
     paths, comps = _parse_paths(paths)
     base = [p for p in PATH_GRAPHS if any(p in c for c in comps)]
@@ -646,8 +651,8 @@ def prepare(sites, paths: Sequence[str] | str = PATHS, *, stages: pd.DataFrame |
     years = df["start_date"].dt.year.to_numpy(int)
     request_years = df["request_date"].dt.year.to_numpy(int)
     periods = sorted({c for c in table["start_years"].unique() if c})
-    yfits = np.array([[_years_match(c, y) for c in periods for y in (ys, yr)] for ys, yr in zip(years, request_years)],
-                     bool).reshape(n, 2 * len(periods))
+    yfits = np.array([[_years_match(c, y) for c in periods for y in (ys, yr)]
+                      for ys, yr in zip(years, request_years, strict=True)], bool).reshape(n, 2 * len(periods))
     group_of: dict[tuple, int] = {}
     ginv = np.empty(n, np.int64)
     first = []
