@@ -9,7 +9,7 @@ from powerfirst.models.siting.screen import ttp_profiles
 
 
 def test_a_sites_facility_type_and_utility_reach_the_engine_and_absent_columns_change_nothing():
-    """An existing building (fitted out, ~12 months) powers up sooner on its existing service than a hyperscale
+    """An existing building (fitted out, ~10 months) powers up sooner on its existing service than a hyperscale
     hall (built, ~18 months); a site naming Dominion waits longer on the grid than an Exelon one.  Blank
     optional inputs are their defaults."""
     settings = siting.ScreenSettings(tier="regional", draws=10, seed=3, ttp_draws=3000, start="2026-01-01")
