@@ -31,6 +31,11 @@ stage)::
 
 The *region table* maps each BA code to its market (``ba, market, country, note``).
 
+The *stage observations* (``stage_observations.csv``) are the dated durations behind the rows whose
+figure is a fit (``stage, facility_type, project, start, end, months, source, note``): one row per
+project, ``months`` the duration used, ``start``/``end`` the dates as the source gives them
+(``YYYY-MM-DD``, or ``YYYY-MM`` when the day is not given, or empty for a stated duration).
+
 The readers check every row and report all problems with file, row and column.
 """
 
@@ -47,13 +52,17 @@ from powerfirst.paths import data_dir
 from powerfirst.units import UnitError, scale
 
 __all__ = ["read_stage_table", "read_stage_rules", "read_region_table", "read_utility_table", "read_validation_cases",
-           "stage_table_path", "stage_rules_path", "region_table_path", "utility_table_path", "validation_cases_path",
+           "read_stage_observations", "stage_table_path", "stage_rules_path", "region_table_path", "utility_table_path",
+           "validation_cases_path", "stage_observations_path",
            "STAGE_COLUMNS", "RULE_COLUMNS", "REGION_COLUMNS", "UTILITY_COLUMNS", "resolve_facts"]
 
 STAGE_COLUMNS = ["stage", "paths", "region", "size_class", "distribution", "p50", "p90", "low", "mode", "high",
                  "unit", "supply_chain", "kind", "covers", "facts", "source", "note"]
 REGION_COLUMNS = ["ba", "market", "country", "note"]
 UTILITY_COLUMNS = ["utility", "name", "group", "ba", "note"]
+OBSERVATION_COLUMNS = ["stage", "facility_type", "project", "start", "end", "months", "source", "note"]
+#: days per month of the model's month unit (365.25 / 12)
+MONTH_DAYS = 30.4375
 _OPTIONAL = ("note", "kind", "facts", "source", "paths", "region", "values", "size_class", "covers")
 RULE_COLUMNS = ["stage", "path", "attribute", "op", "value", "scale", "kind", "note"]
 NUMERIC = ("p50", "p90", "low", "mode", "high")
@@ -94,6 +103,57 @@ def utility_table_path() -> Path:
 
 def validation_cases_path() -> Path:
     return data_dir() / "time_to_power" / "validation_cases.csv"
+
+
+def stage_observations_path() -> Path:
+    return data_dir() / "time_to_power" / "stage_observations.csv"
+
+
+def read_stage_observations(path=None) -> pd.DataFrame:
+    """Read the dated durations [month] behind the fitted stage rows; ``months`` as float.
+
+    Checked: the required columns, ``stage``, ``project`` and ``source`` not empty, ``months`` a number
+    in (0, 240], dates ``YYYY-MM-DD`` or ``YYYY-MM``, ``end`` after ``start``, and where both dates have
+    their day, ``months`` within 0.05 of their difference (days / 30.4375).  Every problem names file,
+    row, line and column.
+    """
+    path = Path(path) if path is not None else stage_observations_path()
+    if not path.exists():
+        raise FileNotFoundError(f"stage observations not found: {path}")
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    df.columns = [c.strip() for c in df.columns]
+    problems = [Problem("required column missing", file=str(path), column=c) for c in OBSERVATION_COLUMNS
+                if c not in df.columns]
+    if problems:
+        raise ValidationError(problems, what=str(path))
+    months = pd.to_numeric(df["months"].str.strip(), errors="coerce")
+    for i, row in enumerate(df.itertuples(index=False)):
+        where = {"file": str(path), "row": i + 1, "line": i + 2}
+        for c in ("stage", "project", "source"):
+            if not getattr(row, c).strip():
+                problems.append(Problem("required value is empty", column=c, **where))
+        m = months.iloc[i]
+        if not (m > 0 and m <= 240):
+            problems.append(Problem(f"expected a duration in months in (0, 240], found {row.months!r}", column="months",
+                                    **where))
+        dates = {}
+        for c in ("start", "end"):
+            text = getattr(row, c).strip()
+            if text and not re.fullmatch(r"\d{4}-\d{2}(-\d{2})?", text):
+                problems.append(Problem(f"expected a date YYYY-MM-DD or YYYY-MM, found {text!r}", column=c, **where))
+            elif text:
+                dates[c] = (pd.Timestamp(text), len(text) == 10)
+        if len(dates) == 2:
+            (t0, day0), (t1, day1) = dates["start"], dates["end"]
+            if t1 <= t0:
+                problems.append(Problem(f"end {row.end!r} is not after start {row.start!r}", column="end", **where))
+            elif day0 and day1 and m > 0 and abs((t1 - t0).days / MONTH_DAYS - m) > 0.05:
+                problems.append(Problem(f"months {m:g} disagree with the dates: {row.start} to {row.end} is "
+                                        f"{(t1 - t0).days / MONTH_DAYS:.2f} months", column="months", **where))
+    if problems:
+        raise ValidationError(problems, what=str(path))
+    df["months"] = months.astype(float)
+    return df
 
 
 def read_region_table(path=None) -> pd.DataFrame:

@@ -33,6 +33,7 @@ __all__ = [
     "evaluate_graph",
     "expand_path",
     "firm_equivalent_mw",
+    "fit_lognormal",
     "flexible_allowance_mw",
     "graph_stages",
     "lognormal_sigma",
@@ -224,6 +225,22 @@ _TEXT_ATTRS = ("upgrade_class", "ba", "utility", "land_status", "permitting_stat
 def lognormal_sigma(p50, p90):
     """Log-space standard deviation of a lognormal with median ``p50`` and 90th percentile ``p90`` [same unit]."""
     return np.log(np.asarray(p90, float) / np.asarray(p50, float)) / Z90
+
+
+def fit_lognormal(months) -> dict:
+    r"""Lognormal fitted in log space to observed durations [month]: the row of a fitted stage.
+
+    :math:`\mu` and :math:`s` are the mean and the sample standard deviation (``ddof=1``) of
+    :math:`\ln t`; ``p50`` :math:`= e^{\mu}` and ``p90`` :math:`= e^{\mu + z_{0.9} s}` [month].  At
+    least two positive durations are needed.
+    """
+    t = np.asarray(months, float)
+    if t.size < 2 or not np.all(np.isfinite(t)) or np.any(t <= 0):
+        raise ValueError(f"fit_lognormal needs at least two positive durations [month], found {t.tolist()}")
+    lt = np.log(t)
+    mu, s = float(lt.mean()), float(lt.std(ddof=1))
+    return {"n": int(t.size), "geometric_mean": float(np.exp(mu)), "log_sd": s, "p50": float(np.exp(mu)),
+            "p90": float(np.exp(mu + Z90 * s))}
 
 
 def quantile_function(distribution: str, *, p50=np.nan, p90=np.nan, low=np.nan, mode=np.nan, high=np.nan,
