@@ -118,14 +118,8 @@ def read_stage_observations(path=None) -> pd.DataFrame:
     row, line and column.
     """
     path = Path(path) if path is not None else stage_observations_path()
-    if not path.exists():
-        raise FileNotFoundError(f"stage observations not found: {path}")
-    df = pd.read_csv(path, dtype=str, keep_default_na=False)
-    df.columns = [c.strip() for c in df.columns]
-    problems = [Problem("required column missing", file=str(path), column=c) for c in OBSERVATION_COLUMNS
-                if c not in df.columns]
-    if problems:
-        raise ValidationError(problems, what=str(path))
+    df = _read_required(path, OBSERVATION_COLUMNS, "stage observations")
+    problems = []
     months = pd.to_numeric(df["months"].str.strip(), errors="coerce")
     for i, row in enumerate(df.itertuples(index=False)):
         where = {"file": str(path), "row": i + 1, "line": i + 2}
@@ -181,14 +175,8 @@ def read_utility_table(path=None, regions: pd.DataFrame | None = None) -> pd.Dat
     a BA of the region table.
     """
     path = Path(path) if path is not None else utility_table_path()
-    if not path.exists():
-        raise FileNotFoundError(f"utility table not found: {path}")
-    df = pd.read_csv(path, dtype=str, keep_default_na=False)
-    df.columns = [c.strip() for c in df.columns]
-    problems = [Problem("required column missing", file=str(path), column=c) for c in UTILITY_COLUMNS
-                if c not in df.columns]
-    if problems:
-        raise ValidationError(problems, what=str(path))
+    df = _read_required(path, UTILITY_COLUMNS, "utility table")
+    problems = []
     for c in ("utility", "group", "ba"):
         df[c] = df[c].astype(str).str.strip()
     known = set(regions["ba"].astype(str)) if regions is not None else None
@@ -233,6 +221,19 @@ def read_validation_cases(path=None) -> pd.DataFrame:
             problems.append(Problem(f"expected a number, found {df[c].iloc[i]!r}", file=str(path), row=int(i) + 1,
                                     line=int(i) + 2, column=c))
         df[c] = v
+    if problems:
+        raise ValidationError(problems, what=str(path))
+    return df
+
+
+def _read_required(path: Path, columns: list[str], what: str) -> pd.DataFrame:
+    """A CSV as text with stripped column names; every column of ``columns`` required (all missing ones
+    reported at once)."""
+    if not path.exists():
+        raise FileNotFoundError(f"{what} not found: {path}")
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    df.columns = [c.strip() for c in df.columns]
+    problems = [Problem("required column missing", file=str(path), column=c) for c in columns if c not in df.columns]
     if problems:
         raise ValidationError(problems, what=str(path))
     return df
