@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from powerfirst.errors import ValidationError
-from powerfirst.io.stages import read_stage_observations, read_stage_table
+from powerfirst.io.stages import read_stage_observations
 from powerfirst.models.time_to_power import fit_lognormal
+from powerfirst.models.time_to_power.validation import stage_fits
 
 
 def test_fit_lognormal_of_two_durations_is_their_geometric_mean_and_log_spread():
@@ -22,22 +23,15 @@ def test_fit_lognormal_of_two_durations_is_their_geometric_mean_and_log_spread()
 def test_every_fitted_row_carries_the_fit_of_its_observations():
     """mobile_generation, the light-industrial building and the fit-out of an existing building: each row's
     p50/p90 is the log-space fit of its dated projects, to the 0.1 month the table is rounded to."""
-    obs = read_stage_observations()
-    table = read_stage_table()
-    groups = obs.groupby(["stage", "facility_type"])
-    assert {g for g, _ in groups} >= {("mobile_generation", ""), ("site_construction", "light_industrial"),
-                                      ("brownfield_fitout", "")}
-    for (stage, ftype), g in groups:
-        row = table[(table["stage"] == stage) & table["region"].fillna("").eq("")
-                    & table["facility_type"].fillna("").eq(ftype)]
-        assert len(row) == 1, (stage, ftype)
-        fit = fit_lognormal(g["months"])
-        assert row["p50"].iloc[0] == pytest.approx(fit["p50"], abs=0.05), (stage, ftype)
-        assert row["p90"].iloc[0] == pytest.approx(fit["p90"], abs=0.05), (stage, ftype)
+    fits = stage_fits()
+    assert set(zip(fits["stage"], fits["facility_type"], strict=True)) >= {
+        ("mobile_generation", ""), ("site_construction", "light_industrial"), ("brownfield_fitout", "")}
+    for f in fits.itertuples(index=False):
+        assert f.table_p50 == pytest.approx(f.p50, abs=0.05), (f.stage, f.facility_type)
+        assert f.table_p90 == pytest.approx(f.p90, abs=0.05), (f.stage, f.facility_type)
         # the row names every project it was fitted to (by its company's name)
-        note = str(row["note"].iloc[0])
-        missing = [p for p in g["project"] if p.split()[0] not in note]
-        assert not missing, (stage, ftype, missing)
+        missing = [p for p in f.projects if p.split()[0] not in f.table_note]
+        assert not missing, (f.stage, f.facility_type, missing)
 
 
 def test_bad_observations_are_refused_with_file_row_and_column(tmp_path):

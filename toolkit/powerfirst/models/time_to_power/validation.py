@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["LEVELS", "validation_report"]
+__all__ = ["LEVELS", "stage_fits", "validation_report"]
 
 #: probability levels of the validation (every percent: P10, P50, P90 among them)
 LEVELS = tuple(round(x, 2) for x in np.arange(0.01, 1.0, 0.01))
@@ -45,4 +45,26 @@ def validation_report(cases: pd.DataFrame | None = None, *, draws: int = 20000, 
                         p_model_le_observed=round(float(np.mean(q.values <= obs)), 2),
                         facility_type_used=str(ds["facility_type"].item()),
                         facility_type_default=bool(ds["input_default"].sel(input="facility_type").item())))
+    return pd.DataFrame(out)
+
+
+def stage_fits(observations: pd.DataFrame | None = None, table: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per fitted stage row (``stage``, ``facility_type``): the log-space lognormal fit of its dated
+    observations (``stage_observations.csv``; n, geometric mean, log-sd, p50, p90 [month]) beside the stage
+    table's default row (``table_p50``, ``table_p90``, ``table_note``)."""
+    from powerfirst.io.stages import read_stage_observations, read_stage_table
+    from powerfirst.models.time_to_power.graph import fit_lognormal
+
+    obs = read_stage_observations() if observations is None else observations
+    table = read_stage_table() if table is None else table
+    out = []
+    for (stage, ftype), g in obs.groupby(["stage", "facility_type"], sort=False):
+        rows = table[(table["stage"] == stage) & table["region"].fillna("").eq("")
+                     & table["facility_type"].fillna("").eq(ftype)]
+        if len(rows) != 1:
+            raise ValueError(f"stage {stage!r} facility_type {ftype!r}: expected one default row in the stage "
+                             f"table, found {len(rows)}")
+        out.append(dict(stage=stage, facility_type=ftype, **fit_lognormal(g["months"]),
+                        table_p50=float(rows["p50"].iloc[0]), table_p90=float(rows["p90"].iloc[0]),
+                        table_note=str(rows["note"].iloc[0]), projects=list(g["project"])))
     return pd.DataFrame(out)
